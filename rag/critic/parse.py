@@ -1,0 +1,329 @@
+"""Split a draft into parts (opening, 问题, 原因, 措施, …) and items, with offsets into the original text.
+
+Real drafts arrive pasted from Word or PDF: soft line breaks inside sentences, mixed full/half-width
+brackets, unusual heading wording, blank lines. We work on a normalised copy (soft breaks removed) and keep
+an index map so that every offset we report points into the text the user gave.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+CN_NUM = "一二三四五六七八九十"
+SENTENCE_END = "。！？；：…!?;:”’）)】"
+
+# Heading markers by level. Level 1: 一、 / 第一部分; level 2: （一）; level 3: 1. / 1、; level 4: （1）.
+HEADING_PATTERNS: list[tuple[int, re.Pattern[str]]] = [
+    (1, re.compile(rf"^\s*(?:#+\s*)?(?:第([{CN_NUM}]+)部分|([{CN_NUM}]+)[、.．])")),
+    (2, re.compile(rf"^\s*[（(]([{CN_NUM}]+)[）)]")),
+    (3, re.compile(r"^\s*(\d{1,2})(?:[.．、](?!\d)|\s)")),
+    (4, re.compile(r"^\s*[（(](\d{1,2})[）)]")),
+]
+INLINE_ITEM = re.compile(rf"(?:^|(?<=[。；;！？：:\s]))([{CN_NUM}]是)")
+
+PART_KEYWORDS: list[tuple[str, tuple[str, ...]]] = [
+    ("rectification", ("上年度", "上一年度", "上次民主生活会", "上次组织生活会", "整改落实情况", "整改情况",
+                       "去年", "上年")),
+    ("case", ("反面典型", "典型案例", "案例剖析", "以案促改", "以案为鉴", "警示")),
+    ("causes", ("原因", "根源", "剖析", "根子")),
+    ("measures", ("整改措施", "努力方向", "整改方向", "下一步", "改进措施", "整改举措", "措施", "今后", "打算")),
+    ("problems", ("存在的问题", "存在问题", "问题查摆", "查摆问题", "突出问题", "主要问题", "检视问题",
+                  "查找问题", "对照检查", "问题清单", "检视剖析", "差距和不足", "不足")),
+]
+MAIN_PARTS = ("problems", "causes", "measures")
+PART_LABELS = {
+    "title": "标题", "opening": "开头", "problems": "问题", "causes": "原因", "measures": "措施",
+    "rectification": "上年度整改", "case": "案例剖析", "other": "其他", "document": "全文",
+}
+
+
+@dataclass
+class Heading:
+    """A heading line: level (1–4), its number as written, text, and span in normalised text."""
+
+    level: int
+    number: str
+    text: str
+    start: int
+    end: int
+
+
+@dataclass
+class Item:
+    """A numbered or inline item (一是…, 1., （1）) or an unnumbered paragraph inside a part."""
+
+    text: str
+    start: int
+    end: int
+    part: str
+    aspect: str | None = None
+    marker: str = ""
+
+
+@dataclass
+class Part:
+    """A section of the draft with its heading, aspect headings and items."""
+
+    kind: str
+    start: int
+    end: int
+    heading: Heading | None = None
+    aspects: list[Heading] = field(default_factory=list)
+    items: list[Item] = field(default_factory=list)
+
+
+@dataclass
+class ParsedDraft:
+    """The parse result. ``norm`` is the normalised text; ``to_original`` maps its offsets back."""
+
+    text: str
+    norm: str
+    index: list[int]
+    headings: list[Heading]
+    parts: list[Part]
+    paragraphs: list[tuple[int, int]]
+
+    def to_original(self, start: int, end: int) -> tuple[int, int]:
+        """Map a [start, end) span of the normalised text to the original text."""
+        if not self.index:
+            return 0, 0
+        start = min(max(start, 0), len(self.index) - 1)
+        end = min(max(end, start + 1), len(self.index))
+        return self.index[start], self.index[end - 1] + 1
+
+    def parts_of(self, *kinds: str) -> list[Part]:
+        """All parts of the given kinds, in document order."""
+        return [p for p in self.parts if p.kind in kinds]
+
+    def items_of(self, *kinds: str) -> list[Item]:
+        """All items of parts of the given kinds."""
+        return [it for p in self.parts_of(*kinds) for it in p.items]
+
+    def part_at(self, pos: int) -> str:
+        """The kind of part containing a normalised offset."""
+        for p in self.parts:
+            if p.start <= pos < p.end:
+                return p.kind
+        return "other"
+
+    def part_text(self, *kinds: str) -> str:
+        """Concatenated normalised text of the given part kinds."""
+        return "\n".join(self.norm[p.start:p.end] for p in self.parts_of(*kinds))
+
+
+def _is_cjk(ch: str) -> bool:
+    return "\u4e00" <= ch <= "\u9fff" or ch in "，、“”《》（）"
+
+
+def _heading_of(line: str) -> tuple[int, str] | None:
+    for level, pat in HEADING_PATTERNS:
+        m = pat.match(line)
+        if m:
+            return level, next(g for g in m.groups() if g)
+    if line.lstrip().startswith("#"):
+        return 1, ""
+    return None
+
+
+def _starts_block(line: str) -> bool:
+    s = line.strip()
+    return not s or _heading_of(s) is not None or bool(re.match(rf"^[{CN_NUM}]是", s))
+
+
+def normalise(text: str) -> tuple[str, list[int]]:
+    """Remove soft line breaks (a break inside a sentence, as PDFs produce) and carriage returns.
+
+    Returns the normalised text and, for each of its characters, the index in ``text``.
+    """
+    ws = " \t\u3000"
+    out: list[str] = []
+    index: list[int] = []
+    lines = text.split("\n")
+    pos, skip = 0, 0
+    for i, line in enumerate(lines):
+        raw = line[:-1] if line.endswith("\r") else line
+        for j in range(skip, len(raw)):
+            out.append(raw[j])
+            index.append(pos + j)
+        line_end = pos + len(line)
+        pos = line_end + 1
+        if i == len(lines) - 1:
+            break
+        nxt = lines[i + 1].rstrip("\r")
+        stripped = raw.rstrip()
+        soft = (
+            len(stripped) >= 12 and stripped[-1] not in SENTENCE_END and _is_cjk(stripped[-1])
+            and not _starts_block(nxt) and _heading_of(stripped.strip()) is None
+        )
+        if soft:
+            while out and out[-1] in ws:
+                out.pop()
+                index.pop()
+            skip = len(nxt) - len(nxt.lstrip(ws))
+        else:
+            out.append("\n")
+            index.append(line_end)
+            skip = 0
+    return "".join(out), index
+
+
+def _classify(text: str) -> str | None:
+    t = re.sub(r"\s", "", text)
+    if len(t) > 60:
+        return None
+    for kind, words in PART_KEYWORDS:
+        if any(w in t for w in words):
+            return kind
+    return None
+
+
+def _lines(norm: str) -> list[tuple[int, int]]:
+    spans, start = [], 0
+    for m in re.finditer("\n", norm):
+        spans.append((start, m.start()))
+        start = m.end()
+    spans.append((start, len(norm)))
+    return spans
+
+
+def _trim(norm: str, s: int, e: int) -> tuple[int, int]:
+    while s < e and norm[s] in " \t\u3000\r\n":
+        s += 1
+    while e > s and norm[e - 1] in " \t\u3000\r\n":
+        e -= 1
+    return s, e
+
+
+def _find_headings(norm: str, lines: list[tuple[int, int]]) -> list[Heading]:
+    heads = []
+    for s, e in lines:
+        s, e = _trim(norm, s, e)
+        if s == e:
+            continue
+        h = _heading_of(norm[s:e])
+        if h:
+            heads.append(Heading(level=h[0], number=h[1], text=norm[s:e], start=s, end=e))
+    return heads
+
+
+def _is_short_heading(h: Heading) -> bool:
+    body = h.text.rstrip()
+    return len(body) <= 60 and not re.search(r"[。！？]", body[:-1] if body else body)
+
+
+def _top_level(headings: list[Heading], aspect_words: list[str]) -> tuple[list[Heading], list[tuple[str, Heading]]]:
+    """Choose the headings that delimit main parts: level-1 headings, else classified level-2 ones."""
+    marked: list[tuple[str, Heading]] = []
+    for h in headings:
+        if h.level > 2 or not _is_short_heading(h):
+            continue
+        kind = _classify(h.text)
+        if kind is None and h.level == 1 and any(w in h.text for w in aspect_words):
+            kind = "problems"
+        if kind:
+            marked.append((kind, h))
+    level1 = [(k, h) for k, h in marked if h.level == 1]
+    chosen = level1 if level1 else marked
+    return [h for _, h in chosen], chosen
+
+
+def _split_items(norm: str, s: int, e: int, part: str, aspect: str | None) -> list[Item]:
+    """Split a block into inline items (一是…二是…) or return it whole."""
+    block = norm[s:e]
+    marks = [m for m in INLINE_ITEM.finditer(block)]
+    if len(marks) < 1:
+        a, b = _trim(norm, s, e)
+        return [Item(norm[a:b], a, b, part, aspect)] if b - a >= 6 else []
+    items: list[Item] = []
+    lead_a, lead_b = _trim(norm, s, s + marks[0].start())
+    lead = norm[lead_a:lead_b]
+    for i, m in enumerate(marks):
+        a = s + m.start(1)
+        b = s + (marks[i + 1].start(1) if i + 1 < len(marks) else len(block))
+        a, b = _trim(norm, a, b)
+        items.append(Item(norm[a:b], a, b, part, aspect or (lead if lead else None), marker=m.group(1)))
+    return items
+
+
+def _part_items(norm: str, part: Part, headings: list[Heading]) -> None:
+    inner = [h for h in headings if part.start <= h.start < part.end and h is not part.heading]
+    aspect: str | None = None
+    cursor = part.heading.end if part.heading else part.start
+    blocks: list[tuple[int, int, str | None, str]] = []
+    for h in inner:
+        if cursor < h.start:
+            blocks.append((cursor, h.start, aspect, ""))
+        if _is_short_heading(h) and h.level <= 2:
+            part.aspects.append(h)
+            aspect = h.text
+            cursor = h.end
+        else:
+            cursor = h.start
+            nxt = next((x.start for x in inner if x.start > h.start), part.end)
+            blocks.append((h.start, nxt, aspect, h.number))
+            cursor = nxt
+    if cursor < part.end:
+        blocks.append((cursor, part.end, aspect, ""))
+    seen: set[tuple[int, int]] = set()
+    for a, b, asp, num in blocks:
+        if (a, b) in seen:
+            continue
+        seen.add((a, b))
+        for para_s, para_e in _paragraphs_in(norm, a, b):
+            for it in _split_items(norm, para_s, para_e, part.kind, asp):
+                it.marker = it.marker or num
+                part.items.append(it)
+
+
+def _paragraphs_in(norm: str, s: int, e: int) -> list[tuple[int, int]]:
+    out = []
+    for a, b in _lines(norm[s:e]):
+        a, b = _trim(norm, s + a, s + b)
+        if b > a:
+            out.append((a, b))
+    return out
+
+
+def parse(text: str, aspect_words: list[str] | None = None) -> ParsedDraft:
+    """Parse a draft. ``aspect_words`` (from the year's frame) help recognise aspect-first layouts."""
+    norm, index = normalise(text)
+    lines = _lines(norm)
+    headings = _find_headings(norm, lines)
+    tops, chosen = _top_level(headings, aspect_words or [])
+    kinds = {id(h): k for k, h in chosen}
+    parts: list[Part] = []
+    first = tops[0].start if tops else len(norm)
+    if first > 0:
+        parts.extend(_opening_parts(norm, 0, first))
+    for i, h in enumerate(tops):
+        end = tops[i + 1].start if i + 1 < len(tops) else len(norm)
+        part = Part(kind=kinds[id(h)], start=h.start, end=end, heading=h)
+        _part_items(norm, part, headings)
+        parts.append(part)
+    if not tops and norm.strip():
+        parts = _headless_parts(norm)
+    paragraphs = [p for a, b in lines if (p := _trim(norm, a, b))[1] > p[0]]
+    return ParsedDraft(text, norm, index, headings, parts, paragraphs)
+
+
+def _opening_parts(norm: str, s: int, e: int) -> list[Part]:
+    paras = _paragraphs_in(norm, s, e)
+    out: list[Part] = []
+    if paras and len(paras) > 1 and paras[0][1] - paras[0][0] <= 60 and not re.search("[。！？]", norm[paras[0][0]:paras[0][1]]):
+        out.append(Part("title", paras[0][0], paras[0][1]))
+        paras = paras[1:]
+    if paras:
+        part = Part("opening", paras[0][0], e)
+        out.append(part)
+    return out
+
+
+def _headless_parts(norm: str) -> list[Part]:
+    """A fragment without main headings: guess its kind from its content (items of problems or measures)."""
+    measure_like = len(re.findall(r"(?:前完成|牵头|责任人|年底前|月底前|建立|制定)", norm))
+    problem_like = len(re.findall(r"(?:不够|不足|不强|不到位|不深|欠缺|缺乏|差距|问题)", norm))
+    kind = "measures" if measure_like > problem_like else "problems"
+    part = Part(kind, 0, len(norm))
+    _part_items(norm, part, [h for h in _find_headings(norm, _lines(norm))])
+    return [part]

@@ -1,0 +1,81 @@
+"""Named text predicates used by rules (``require`` / ``unless``): is this item anchored, dated, owned…
+
+They are deliberately regex-based and documented here so a rule author can see what each one accepts.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+CN = "一二两三四五六七八九十百千万半几"
+COUNT_WORDS = (
+    "次|个|项|条|名|人|篇|份|场|批|天|周|家|户|件|处|起|轮|期|笔|元|万元|亿元|小时|分钟|人次|个月|年|所|村|"
+    "座|台|套|本|节|课|堂|季度|遍|届|类|户次|公里|亩|吨|万|倍|成"
+)
+
+ANCHOR = re.compile(
+    r"\d|[０-９]"
+    rf"|[{CN}]+(?:{COUNT_WORDS})"
+    r"|[上下]半年|季度|年初|年底|年中|年末|今年|去年|上年|前年|本年度|月份|当年|春节|国庆|汛期|节前|节后"
+    r"|《[^》]+》|“[^”]{2,}”|\"[^\"]{2,}\""
+    r"|例如|比如|譬如|如在|如对|如：|如:|如，|像在"
+    r"|征求意见|巡察|审计|督导|督查|反馈|谈心谈话|群众反映|调研发现|检查发现|通报|信访|投诉|考核|测评|问卷"
+    r"|[\u4e00-\u9fff]{2,8}(?:项目|工程|专项行动|改造|平台|系统建设|示范区|试点)"
+)
+DEADLINE = re.compile(
+    r"\d{4}\s*年\s*\d{1,2}\s*月|\d{1,2}\s*月(?:底|前|末|中旬|上旬|下旬|\d{1,2}日)|[上下]半年|年底前|年内|年底|年末|"
+    r"季度|每月|每周|每年|每半年|每\s*[一二两三四五六\d]+\s*个?月|\d+\s*个?月内|\d+\s*(?:日|天|周)内|"
+    r"[一二两三四五六七八九十]+个月内|会后\s*\d+|\d{4}\s*年(?:底|内|前|末)|前完成|之前完成|限期|截至|截止"
+)
+OWNER = re.compile(
+    r"牵头|负责|责任人|责任部门|责任领导|责任单位|分管|书记|局长|主任|院长|校长|镇长|部长|经理|组长|班子成员|"
+    r"各支部|党支部|党委|党组|办公室|组织部|纪检|监察|人事|财务科|科室|股室|处室|各部门|本人|我"
+)
+RESULT = re.compile(
+    r"\d|[一二两三四五六七八九十百]+(?:次|项|条|篇|份|场|个|名|人次|期|轮|家|户)"
+    r"|台账|清单|制度|办法|方案|报告|考核|销号|通报|记录|覆盖率|达到|不少于|不低于|全覆盖|以上|规程|细则|机制|档案"
+)
+SELF_OR_DUTY = re.compile(r"我|本人|自己|自身|分管|负责|作为|主持|主管|联系")
+DATES = re.compile(r"\d{4}\s*年|\d{1,2}\s*月(?:底|末|前|中旬|上旬|下旬)?|\d{1,2}\s*日|第[一二三四]季度")
+FIRST_PERSON = re.compile(r"我(?!们)|本人")
+CONCRETE = re.compile(ANCHOR.pattern + "|" + DEADLINE.pattern + r"|牵头|责任人")
+
+
+def anchored(text: str) -> bool:
+    """A concrete instance: a number or count, a date, a named event/project/document, 如…, a named source."""
+    body = re.sub(r"^[一二三四五六七八九十]是", "", text.strip())
+    body = re.sub(r"^[（(]?\d{1,2}[)）.．、]", "", body)
+    return bool(ANCHOR.search(body))
+
+
+def _without_marker(text: str) -> str:
+    text = re.sub(r"^\s*[一二三四五六七八九十]是", "", text)
+    return re.sub(r"^\s*[（(]?\d{1,2}[)）.．、]", "", text)
+
+
+PREDICATES: dict[str, Callable[[str], bool]] = {
+    "anchor": anchored,
+    "deadline": lambda t: bool(DEADLINE.search(t)),
+    "owner": lambda t: bool(OWNER.search(t)),
+    "result": lambda t: bool(RESULT.search(DATES.sub("", _without_marker(t)))),
+    "self_or_duty": lambda t: bool(SELF_OR_DUTY.search(t)),
+    "first_person": lambda t: bool(FIRST_PERSON.search(t)),
+    "concrete": lambda t: bool(CONCRETE.search(_without_marker(t))),
+}
+
+
+def check(name: str, text: str) -> bool:
+    """Evaluate a named predicate; unknown names raise KeyError (caught by the rule meta-test)."""
+    return PREDICATES[name](text)
+
+
+SENTENCE = re.compile(r"[^。！？；\n]+[。！？；]?")
+
+
+def sentence_around(text: str, start: int, end: int) -> tuple[int, int]:
+    """The sentence containing [start, end) in ``text``."""
+    for m in SENTENCE.finditer(text):
+        if m.start() <= start < m.end():
+            return m.start(), max(m.end(), end)
+    return start, end
