@@ -1,0 +1,46 @@
+# 照镜 zhaojing —— 两条命令：make run（安装并启动）、make test（安装并运行测试）
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PORT   ?= 8501
+
+.PHONY: install setup run test lint eval bench browser-deps clean-data
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip setuptools wheel
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+# 首次运行：拼装内置模型（约 1.1 GB，仅一次）、建立知识库索引
+setup: install
+	$(BIN)/zhaojing setup
+
+run: setup
+	$(BIN)/streamlit run ui/app.py --server.address 127.0.0.1 --server.port $(PORT) \
+		--server.headless true --browser.gatherUsageStats false
+
+# 浏览器测试需要 Debian 的 chromium 与 chromium-driver（已安装则跳过）
+browser-deps:
+	@if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then \
+		echo "安装 chromium（浏览器测试用）"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	fi
+
+test: install browser-deps
+	$(BIN)/zhaojing setup --quiet
+	$(BIN)/python -m pytest -q
+
+lint: install
+	$(BIN)/ruff check .
+
+eval: install
+	$(BIN)/zhaojing eval run evals/datasets/critique_dev.yaml
+
+bench: install
+	$(BIN)/python benchmarks/bench_kb.py
+	$(BIN)/python benchmarks/bench_critic.py

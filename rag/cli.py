@@ -1,0 +1,149 @@
+"""The ``zhaojing`` command line. Heavy modules are imported inside commands so ``--help`` stays fast."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from rag.errors import ZhaojingError
+
+app = typer.Typer(help="照镜：对照检查材料起草与批改助手（默认离线运行）", no_args_is_help=True, add_completion=False)
+rules_app = typer.Typer(help="查看和检验批改规则", no_args_is_help=True)
+app.add_typer(rules_app, name="rules")
+console = Console(stderr=True)
+out = Console()
+
+
+def fail(exc: ZhaojingError, code: int = 2) -> None:
+    """Print a Chinese error with its hint and exit."""
+    console.print(f"[red]错误：[/red]{exc.message}")
+    if exc.hint:
+        console.print(f"[yellow]建议：[/yellow]{exc.hint}")
+    raise typer.Exit(code)
+
+
+def _mount_kb() -> None:
+    try:
+        from rag.kb import cli as kb_cli
+    except ImportError:  # pragma: no cover - during partial installs
+        return
+    app.add_typer(kb_cli.app, name="kb", help="知识库：导入、检索、列出、删除")
+    for name in ("ingest", "search"):
+        cmd = getattr(kb_cli, name, None)
+        if cmd is not None:
+            app.command(name=name)(cmd)
+
+
+@app.command()
+def setup(quiet: bool = typer.Option(False, "--quiet", "-q", help="少输出")) -> None:
+    """首次运行准备：拼装并校验内置模型文件，建立知识库索引。"""
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
+
+    from rag.llm.gguf import ensure_gguf
+
+    try:
+        with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), console=console,
+                      disable=quiet) as bar:
+            task = bar.add_task("准备内置模型", total=None)
+            path = ensure_gguf(progress=lambda done, total: bar.update(task, completed=done, total=total))
+        if not quiet:
+            console.print(f"内置模型就绪：{path}")
+        from rag.kb.cli import ensure_index
+
+        report = ensure_index()
+        if not quiet:
+            console.print(f"知识库就绪：{report}")
+    except ZhaojingError as exc:
+        fail(exc)
+
+
+def _read_inputs(files: list[str]) -> dict[str, str]:
+    from rag.kb.loaders import decode_text, load_document
+
+    texts: dict[str, str] = {}
+    for name in files:
+        if name == "-":
+            texts["标准输入"] = decode_text(sys.stdin.buffer.read(), "标准输入")
+        else:
+            texts[name] = load_document(Path(name)).text
+    return texts
+
+
+@app.command()
+def critique(
+    files: list[str] = typer.Argument(..., help="要批改的文件（.txt/.md/.docx/.pdf），- 表示从标准输入读取"),
+    year: int = typer.Option(None, "--year", help="材料所属年度，如 2025（不填则自动识别）"),
+    meeting_type: str = typer.Option(None, "--meeting-type", help="班子 | 个人 | 支部（不填则自动识别）"),
+    frame: str = typer.Option(None, "--frame", help="年度框架编号（不填则按年度和类型选择）"),
+    fmt: str = typer.Option("text", "--format", help="输出格式：text | json | html"),
+    config: Path = typer.Option(None, "--config", help="批改配置文件（开关规则、最低级别）"),
+    no_kb: bool = typer.Option(False, "--no-kb", help="不与知识库比对相似度"),
+    output: Path = typer.Option(None, "-o", "--output", help="写入文件而不是屏幕"),
+) -> None:
+    """批改对照检查材料；有“错误”级问题时退出码为 1，可用于批量把关。"""
+    from rag.critic import api, render
+
+    if meeting_type and meeting_type not in ("班子", "个人", "支部"):
+        fail(ZhaojingError("材料类型只能是 班子、个人 或 支部", "例如 --meeting-type 个人"))
+    if fmt not in ("text", "json", "html"):
+        fail(ZhaojingError(f"不支持的输出格式：{fmt}", "可选 text、json、html"))
+    try:
+        texts = _read_inputs(files)
+        reports = api.critique_many(texts, year=year, meeting_type=meeting_type, frame_id=frame,
+                                    config_path=config, use_kb=not no_kb)
+    except ZhaojingError as exc:
+        fail(exc)
+    if fmt == "json":
+        result = render.to_json(reports)
+    elif fmt == "html":
+        result = render.to_html(reports, list(texts.values()))
+    else:
+        result = "\n\n".join(render.to_text(r) for r in reports)
+    if output:
+        output.write_text(result, encoding="utf-8")
+        console.print(f"已写入 {output}")
+    else:
+        out.print(result, markup=False, highlight=False, soft_wrap=True)
+    raise typer.Exit(1 if any(r.has_errors for r in reports) else 0)
+
+
+@rules_app.command("list")
+def rules_list() -> None:
+    """列出全部批改规则。"""
+    from rich.table import Table
+
+    from rag.critic.model import LEVEL_LABELS, load_rules
+
+    table = Table("编号", "级别", "类型", "说明")
+    for r in load_rules():
+        table.add_row(r.id, LEVEL_LABELS[r.level], r.type, r.message)
+    out.print(table)
+
+
+@rules_app.command("check")
+def rules_check() -> None:
+    """用每条规则自带的正反示例检验规则（修改规则或词表后运行）。"""
+    from rag.critic.engine import run_example
+    from rag.critic.model import load_rules
+
+    bad = 0
+    for r in load_rules():
+        for ex in r.examples.fail:
+            if not run_example(r, ex):
+                bad += 1
+                out.print(f"✗ {r.id}：反例没有被检出")
+        for ex in r.examples.passes:
+            if run_example(r, ex):
+                bad += 1
+                out.print(f"✗ {r.id}：正例被误报")
+    out.print("全部规则示例通过" if not bad else f"{bad} 个示例不符合预期")
+    raise typer.Exit(1 if bad else 0)
+
+
+_mount_kb()
+
+if __name__ == "__main__":  # pragma: no cover
+    app()
