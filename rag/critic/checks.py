@@ -537,7 +537,7 @@ def check_quote_source(rule: Rule, ctx: Context) -> list[Finding]:
 
 
 TOKEN = re.compile(
-    r"\d{4}年(?:\d{1,2}月(?:\d{1,2}日)?)?|\d{1,2}月\d{1,2}日|\d+(?:\.\d+)?\s*(?:%|％|万元|亿元|元|人次|余人|人|次|项|条|个|名|篇|家|户|天|小时)?"
+    r"\d{4}年(?:\d{1,2}月(?:\d{1,2}日)?)?|\d{1,2}月\d{1,2}日|\d+(?:\.\d+)?\s*(?:[%％]|万元|亿元|人次|余人|[\u4e00-\u9fff])?"
     r"|《[^》]{2,30}》|[\u4e00-\u9fff]{1,3}(?:某某|某)?同志"
 )
 
@@ -553,7 +553,7 @@ def check_grounding(rule: Rule, ctx: Context) -> list[Finding]:
         body_start = (part.heading.end - part.start) if part.heading else 0
         for m in TOKEN.finditer(seg, body_start):
             tok = re.sub(r"\s", "", m.group(0))
-            if not tok or _heading_number(seg, m.start()) or _token_known(tok, known):
+            if not tok or _heading_number(seg, m.start()) or token_known(tok, known):
                 continue
             out.append(make(rule, ctx, part.start + m.start(), part.start + m.end(), f"“{tok}”在事实材料中找不到"))
     return out
@@ -564,11 +564,13 @@ def _heading_number(seg: str, i: int) -> bool:
     return i - line_start <= 1 and bool(re.match(r"[\d（(]", seg[line_start:line_start + 2]))
 
 
-def _token_known(tok: str, known: str) -> bool:
+def token_known(tok: str, known: str) -> bool:
+    """A token is supported when it occurs in the known text; a bare number must occur as a whole number."""
     if tok in known:
         return True
-    num = re.match(r"\d+(?:\.\d+)?", tok)
-    return bool(num) and re.search(rf"(?<!\d){re.escape(num.group(0))}(?!\d)", known) is not None
+    if not re.fullmatch(r"\d+(?:\.\d+)?", tok):
+        return False
+    return re.search(rf"(?<![\d.]){re.escape(tok)}(?![\d.])", known) is not None
 
 
 def check_judge(rule: Rule, ctx: Context) -> list[Finding]:

@@ -1,0 +1,467 @@
+"""Fact-grounded drafting: plan → problems → causes → measures → guard → critic → bounded revision.
+
+The chat model and the knowledge base are arguments (one seam for models); the model fills short slots,
+code renders the genre's prose and numbering. Nothing that the facts or the cited sources do not support
+survives in 问题 or 原因: the guard turns it into a visible 【待核实】 marker and records the event.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+from pydantic import BaseModel
+
+from rag.critic.checks import TOKEN, token_known
+from rag.critic.engine import critique
+from rag.draft import prompting
+from rag.draft.facts import Fact, UnitFacts
+from rag.draft.render import PART_TITLES, to_markdown
+from rag.draft.schemas import (
+    CauseSlots,
+    Citation,
+    Draft,
+    DraftItem,
+    DraftPart,
+    GuardEvent,
+    ItemRewrite,
+    MeasureSlots,
+    ProblemSlots,
+)
+from rag.errors import InputError, LLMError
+from rag.frames import Aspect, Frame, get_frame, select_frame
+
+DIMENSIONS = ["理想信念", "宗旨意识", "党性修养", "政绩观", "纪律规矩意识", "担当精神"]
+GAP = "【请补充：{what}】"
+UNVERIFIED = "【待核实】"
+SPECIAL = {"上年度整改": "rectification", "典型案例": "case"}
+MAX_FACTS_PER_ASPECT = 4
+Event = Callable[[str, Any], None]
+
+
+@dataclass
+class Run:
+    """State of one drafting run: inputs, known text for the guard, counters and the event sink."""
+
+    facts: UnitFacts
+    frame: Frame
+    model: BaseChatModel
+    kb: Any = None
+    on_event: Event | None = None
+    known: str = ""
+    calls: int = 0
+    tokens: int = 0
+    first_token: float | None = None
+    started: float = field(default_factory=time.perf_counter)
+    citations: list[Citation] = field(default_factory=list)
+    guard_events: list[GuardEvent] = field(default_factory=list)
+
+    def emit(self, kind: str, payload: Any) -> None:
+        if kind == "token" and self.first_token is None:
+            self.first_token = time.perf_counter() - self.started
+        if self.on_event:
+            self.on_event(kind, payload)
+
+
+# --------------------------------------------------------------------------- model calls
+
+def call_slots(run: Run, step: str, schema: type[BaseModel], **variables) -> BaseModel:
+    """Render a prompt file, stream the model's JSON answer (tokens go to the caller) and validate it."""
+    from rag.llm import ChatLlamaCpp, _with_instruction, extract_json, llm_errors
+
+    msgs = prompting.messages(step, meeting_type=run.facts.meeting_type, **variables)
+    json_schema = schema.model_json_schema()
+    kwargs = {"json_schema": json_schema} if isinstance(run.model, ChatLlamaCpp) else {}
+    convo = _with_instruction(msgs, json_schema)
+    last: Exception | None = None
+    for _ in range(2):
+        run.calls += 1
+        parts: list[str] = []
+        with llm_errors():
+            for chunk in run.model.stream(convo, **kwargs):
+                piece = str(chunk.text)
+                if piece:
+                    parts.append(piece)
+                    run.emit("token", piece)
+                usage = getattr(chunk, "usage_metadata", None)
+                if usage:
+                    run.tokens += int(usage.get("total_tokens", 0))
+        text = "".join(parts)
+        try:
+            return schema.model_validate(extract_json(text))
+        except ValueError as exc:
+            last = exc
+    raise LLMError(f"模型两次返回的内容都无法解析（{step}步骤）", "请重试；若反复出现，可换用更大的模型") from last
+
+
+# --------------------------------------------------------------------------- planning
+
+def _grams(text: str) -> set[str]:
+    t = re.sub(r"[^\u4e00-\u9fff]", "", text)
+    return {t[i:i + 2] for i in range(len(t) - 1)}
+
+
+def _aspect_score(fact: Fact, aspect: Aspect) -> float:
+    if fact.aspect and (aspect.matches(fact.aspect) or fact.aspect in aspect.name):
+        return 100.0
+    words = " ".join([aspect.name, *aspect.keywords])
+    return len(_grams(fact.category + fact.text) & _grams(words)) + (
+        5.0 if any(k in fact.text for k in aspect.keywords) else 0.0
+    )
+
+
+def plan(facts: UnitFacts, frame: Frame) -> tuple[dict[str, list[Fact]], dict[str, list[Fact]]]:
+    """Map facts to the frame's aspects (hint, then keyword overlap); special categories go aside."""
+    by_aspect: dict[str, list[Fact]] = {a.name: [] for a in frame.aspects}
+    special: dict[str, list[Fact]] = {"rectification": [], "case": []}
+    for fact in facts.facts:
+        if fact.category in SPECIAL:
+            special[SPECIAL[fact.category]].append(fact)
+            continue
+        ranked = sorted(frame.aspects, key=lambda a: _aspect_score(fact, a), reverse=True)
+        target = next((a for a in ranked if len(by_aspect[a.name]) < MAX_FACTS_PER_ASPECT), ranked[0])
+        by_aspect[target.name].append(fact)
+    return by_aspect, special
+
+
+# --------------------------------------------------------------------------- retrieval
+
+def requirements(run: Run, aspect: Aspect, k: int = 2) -> list[str]:
+    """Policy passages for an aspect (kept as citations); empty without a knowledge base."""
+    if run.kb is None:
+        return []
+    try:
+        hits = run.kb.search(f"{aspect.name} {' '.join(aspect.keywords)}", k=k, kinds=["policy"])
+    except Exception:  # noqa: BLE001 - retrieval is a help, not a requirement
+        return []
+    out = []
+    for h in hits:
+        snippet = re.sub(r"\s+", "", h.text)[:110]
+        run.citations.append(Citation(source=h.source, title=getattr(h, "title", ""),
+                                      location=getattr(h, "citation", ""), text=snippet))
+        run.known += "\n" + h.text
+        out.append(snippet)
+    return out
+
+
+# --------------------------------------------------------------------------- guard
+
+def guard(run: Run, item: DraftItem) -> DraftItem:
+    """Replace numbers, dates and names that neither the facts nor the sources contain with 【待核实】."""
+    known = re.sub(r"\s", "", run.known)
+    text = item.text
+
+    def fix(m: re.Match) -> str:
+        tok = re.sub(r"\s", "", m.group(0))
+        if not tok or token_known(tok, known):
+            return m.group(0)
+        run.guard_events.append(GuardEvent(item_id=item.id, token=tok))
+        return UNVERIFIED
+
+    item.text = TOKEN.sub(fix, text)
+    return item
+
+
+# --------------------------------------------------------------------------- sections
+
+def _facts_view(facts: list[Fact]) -> list[dict]:
+    return [{"id": f.id, "text": f.text, "source": f.source} for f in facts]
+
+
+def _clean_sentence(text: str) -> str:
+    text = re.sub(r"^[一二三四五六七八九十]是|^\d+[.、]", "", text.strip())
+    return text.rstrip("。；;，, ")
+
+
+def write_aspect(run: Run, aspect: Aspect, facts: list[Fact], n0: int, feedback: str | None = None,
+                 instruction: str | None = None) -> list[DraftItem]:
+    """Problem items for one aspect, or a gap marker when no fact supports it."""
+    run.emit("status", f"正在撰写问题：{aspect.name}")
+    if not facts:
+        who = "、本人角色" if run.facts.meeting_type == "个人" else ""
+        return [DraftItem(id=f"P{n0}", aspect=aspect.name, gap=True,
+                          text=GAP.format(what=f"{aspect.name}方面的具体事例（时间、事件、数字{who}）"))]
+    slots = call_slots(
+        run, "problems", ProblemSlots, unit=run.facts.unit, role=_role(run.facts), year=run.facts.year,
+        aspect=aspect.name, facts=_facts_view(facts), requirements=requirements(run, aspect),
+        feedback=feedback, instruction=instruction, max_items=min(2, len(facts)),
+    )
+    valid = {f.id for f in facts}
+    items = []
+    for i, s in enumerate(slots.items or [], start=n0):
+        ids = [x for x in s.fact_ids if x in valid] or [f.id for f in facts]
+        body = f"{_clean_sentence(s.summary)}。{_clean_sentence(s.instance)}。"
+        if s.reflection.strip():
+            body += f"{_clean_sentence(s.reflection)}。"
+        items.append(guard(run, DraftItem(id=f"P{i}", text=body, aspect=aspect.name, fact_ids=ids)))
+    return items or [DraftItem(id=f"P{n0}", aspect=aspect.name, gap=True,
+                               text=GAP.format(what=f"{aspect.name}方面的具体问题"))]
+
+
+def _role(facts: UnitFacts) -> str:
+    return facts.writer.role if facts.writer else ""
+
+
+def _real_problems(problems: list[DraftItem]) -> list[dict]:
+    return [{"id": p.id, "summary": p.text.split("。")[0]} for p in problems if not p.gap]
+
+
+def write_causes(run: Run, problems: list[DraftItem], feedback: str | None = None,
+                 instruction: str | None = None) -> list[DraftItem]:
+    """Cause items, each linked to the problems it explains."""
+    run.emit("status", "正在剖析原因")
+    listed = _real_problems(problems)
+    if not listed:
+        return [DraftItem(id="C1", gap=True, text=GAP.format(what="结合上述问题，从思想根源上剖析原因"))]
+    slots = call_slots(run, "causes", CauseSlots, unit=run.facts.unit, year=run.facts.year, problems=listed,
+                       dimensions=DIMENSIONS, feedback=feedback, instruction=instruction)
+    valid = {p["id"] for p in listed}
+    items = []
+    for i, s in enumerate(slots.items, start=1):
+        dim = s.dimension if s.dimension in DIMENSIONS else "党性修养"
+        ids = [x for x in s.problem_ids if x in valid]
+        text = f"{dim}方面。{_clean_sentence(s.text)}。"
+        items.append(guard(run, DraftItem(id=f"C{i}", text=text, problem_ids=ids)))
+    return items
+
+
+def deadline(meeting: dt.date, months: int) -> str:
+    """End of the month ``months`` after the meeting, as “YYYY年M月底前”."""
+    y, m = divmod(meeting.month - 1 + months, 12)
+    year, month = meeting.year + y, m + 1
+    calendar.monthrange(year, month)
+    return f"{year}年{month}月底前"
+
+
+DEFAULT_OWNER = {"班子": "班子主要负责同志牵头、办公室具体落实", "个人": "本人", "支部": "支部书记牵头、支部委员分工落实"}
+RESULT_WORDS = re.compile(r"\d|[一二两三四五六七八九十]+[次项条篇份场个名]|台账|清单|制度|办法|方案|报告|记录|销号")
+
+
+def write_measures(run: Run, problems: list[DraftItem], feedback: str | None = None,
+                   instruction: str | None = None) -> list[DraftItem]:
+    """Measures with action, checkable result, owner and a deadline derived from the meeting date."""
+    run.emit("status", "正在拟定整改措施")
+    listed = _real_problems(problems)
+    if not listed:
+        return [DraftItem(id="M1", gap=True, text=GAP.format(what="针对上述问题的整改措施"))]
+    slots = call_slots(run, "measures", MeasureSlots, unit=run.facts.unit, year=run.facts.year,
+                       problems=listed, feedback=feedback, instruction=instruction)
+    meeting = run.facts.meeting_date or dt.date.today()
+    items = []
+    for i, s in enumerate(slots.items, start=1):
+        due = deadline(meeting, (1, 2, 3, 3, 6, 6, 6, 9, 9, 12)[min(i - 1, 9)])
+        owner = s.owner.strip() if run.facts.meeting_type != "个人" and s.owner.strip() else DEFAULT_OWNER[run.facts.meeting_type]
+        result = _clean_sentence(s.result)
+        if not RESULT_WORDS.search(result):
+            result += "，建立整改台账、逐项销号"
+        lead = "" if owner == "本人" else f"由{owner.removeprefix('由')}，"
+        text = f"{lead}{_clean_sentence(s.action)}，{result}，{due}完成。"
+        items.append(DraftItem(id=f"M{i}", text=text, problem_ids=[x for x in s.problem_ids],
+                               to_confirm=[due, owner, result]))
+    return items
+
+
+def write_opening(facts: UnitFacts, frame: Frame) -> DraftItem:
+    """The opening paragraph from the notice, the theme and the preparation figures (gaps where missing)."""
+    p = facts.preparation
+    fig = [
+        f"开展学习研讨{p.study_sessions}次" if p.study_sessions is not None else GAP.format(what="学习研讨次数"),
+        f"谈心谈话{p.talks}人次" if p.talks is not None else GAP.format(what="谈心谈话人次"),
+        f"征求意见建议{p.opinions}条" if p.opinions is not None else GAP.format(what="征求意见条数"),
+    ]
+    who = "我" if facts.meeting_type == "个人" else "班子"
+    text = (f"按照{facts.year}年度{frame.meeting}的有关要求，{who}围绕{frame.theme}，会前{'、'.join(fig)}，"
+            f"对照{'、'.join(a.name for a in frame.aspects[:2])}等方面认真查摆问题、剖析根源。现对照检查如下。")
+    return DraftItem(id="O1", text=text)
+
+
+def write_special(kind: str, facts: list[Fact], required: bool, who: str) -> DraftPart | None:
+    """上年度整改 / 反面典型案例剖析 from the user's own facts (their words), or a gap when required."""
+    if not facts and not required:
+        return None
+    items = [DraftItem(id=f"{kind[0].upper()}{i}", text=f.text.rstrip("。") + "。", fact_ids=[f.id])
+             for i, f in enumerate(facts, start=1)]
+    if kind == "case":
+        items.append(DraftItem(id=f"K{len(items) + 1}", gap=True,
+                               text=GAP.format(what=f"对照案例，{who}查找出的自身差距和警示")))
+    if not facts:
+        what = "上年度整改措施的完成情况（已完成、正在推进、未完成及原因）" if kind == "rectification" else "本年度选取的反面典型案例"
+        items = [DraftItem(id=f"{kind[0].upper()}1", gap=True, text=GAP.format(what=what))]
+    return DraftPart(kind=kind, title=PART_TITLES[kind], items=items)
+
+
+# --------------------------------------------------------------------------- assembly and revision
+
+def resolve_frame(facts: UnitFacts) -> Frame:
+    """The facts' frame, or the default for their year and type; InputError when none fits."""
+    frame = get_frame(facts.frame) if facts.frame else select_frame(facts.year, facts.meeting_type)
+    if frame is None:
+        raise InputError(f"没有适用于{facts.year}年度{facts.meeting_type}材料的框架",
+                         "请在事实文件中用 frame 指定框架，或在 knowledge_base/frames/ 新增一个")
+    return frame
+
+
+def assemble(run: Run, problems: list[DraftItem], causes: list[DraftItem], measures: list[DraftItem],
+             special: dict[str, list[Fact]]) -> Draft:
+    """Put the parts together in the order the year's frame expects."""
+    f, frame = run.facts, run.frame
+    who = "我" if f.meeting_type == "个人" else "班子"
+    parts = [DraftPart(kind="opening", title="", items=[write_opening(f, frame)])]
+    rect = write_special("rectification", special["rectification"], "上年度整改" in frame.required_sections, who)
+    case = write_special("case", special["case"], "反面典型案例剖析" in frame.required_sections, who)
+    parts += [p for p in (rect,) if p]
+    parts.append(DraftPart(kind="problems", title=PART_TITLES["problems"], items=problems))
+    parts += [p for p in (case,) if p]
+    parts.append(DraftPart(kind="causes", title=PART_TITLES["causes"], items=causes))
+    parts.append(DraftPart(kind="measures", title=PART_TITLES["measures"], items=measures))
+    title = f"{f.unit}{f.year}年度{frame.meeting}{'个人' if f.meeting_type == '个人' else ''}对照检查材料"
+    return Draft(unit=f.unit, meeting_type=f.meeting_type, year=f.year, frame_id=frame.id, frame_name=frame.name,
+                 title=title, parts=parts, citations=run.citations, guard_events=run.guard_events)
+
+
+def review(run: Run, draft: Draft) -> dict[str, list[str]]:
+    """Critic findings of error level, per item id (our own gap markers excluded)."""
+    text, spans = to_markdown(draft, with_spans=True)
+    report = critique(text, year=run.facts.year, meeting_type=run.facts.meeting_type, frame_id=run.frame.id,
+                      known_text=run.known)
+    draft.stats["critic"] = report.summary["levels"]
+    out: dict[str, list[str]] = {}
+    gap_ids = {it.id for it in draft.gaps}
+    for f in report.findings:
+        if f.level != "error":
+            continue
+        for item_id, (a, b) in spans.items():
+            if a <= f.start < b and not (item_id in gap_ids or f.rule == "placeholder.unfilled"):
+                out.setdefault(item_id, []).append(f.message)
+    return out
+
+
+def draft_from_facts(facts: UnitFacts, model: BaseChatModel, *, kb: Any = None, on_event: Event | None = None,
+                     max_rounds: int = 1) -> Draft:
+    """Draft the whole material from the facts. ``on_event(kind, payload)`` receives status/token/part/done."""
+    frame = resolve_frame(facts)
+    run = Run(facts=facts, frame=frame, model=model, kb=kb, on_event=on_event,
+              known=facts.known_text() + f"\n{facts.year}年 {facts.year}年度 {frame.name}")
+    by_aspect, special = plan(facts, frame)
+    problems: list[DraftItem] = []
+    for aspect in frame.aspects:
+        problems += write_aspect(run, aspect, by_aspect[aspect.name], len(problems) + 1)
+    run.emit("part", "problems")
+    causes = write_causes(run, problems)
+    run.emit("part", "causes")
+    measures = write_measures(run, problems)
+    run.emit("part", "measures")
+    draft = assemble(run, problems, causes, measures, special)
+    for _ in range(max_rounds):
+        bad = review(run, draft)
+        if not bad:
+            break
+        run.emit("status", f"根据批改意见重写 {len(bad)} 条")
+        _revise_flagged(run, draft, by_aspect, bad)
+    else:
+        review(run, draft)
+    _finish(run, draft, by_aspect)
+    run.emit("done", draft)
+    return draft
+
+
+def _revise_flagged(run: Run, draft: Draft, by_aspect: dict[str, list[Fact]], bad: dict[str, list[str]]) -> None:
+    problems = draft.part("problems")
+    for aspect in run.frame.aspects:
+        ids = [it.id for it in problems.items if it.aspect == aspect.name and it.id in bad]
+        if ids:
+            feedback = "；".join(dict.fromkeys(m for i in ids for m in bad[i]))
+            new = write_aspect(run, aspect, by_aspect[aspect.name], 1, feedback=feedback)
+            _replace_aspect(problems, aspect.name, new)
+    _renumber(problems)
+    for kind, writer in (("causes", write_causes), ("measures", write_measures)):
+        part = draft.part(kind)
+        flagged = [it.id for it in part.items if it.id in bad]
+        if flagged:
+            feedback = "；".join(dict.fromkeys(m for i in flagged for m in bad[i]))
+            part.items = writer(run, problems.items, feedback=feedback)
+
+
+def _replace_aspect(part: DraftPart, aspect: str, new: list[DraftItem]) -> None:
+    idx = [i for i, it in enumerate(part.items) if it.aspect == aspect]
+    part.items[idx[0]:idx[-1] + 1] = new
+
+
+def _renumber(part: DraftPart) -> None:
+    for i, it in enumerate(part.items, start=1):
+        it.id = f"P{i}"
+
+
+def _finish(run: Run, draft: Draft, by_aspect: dict[str, list[Fact]]) -> None:
+    used = {fid for p in draft.parts for it in p.items for fid in it.fact_ids}
+    draft.citations, draft.guard_events = run.citations, run.guard_events
+    draft.stats.update({
+        "seconds": round(time.perf_counter() - run.started, 2),
+        "first_token_s": round(run.first_token, 2) if run.first_token is not None else None,
+        "llm_calls": run.calls,
+        "tokens": run.tokens,
+        "fact_coverage": round(len(used) / max(1, len(run.facts.facts)), 3),
+        "facts_unused": [f.id for f in run.facts.facts if f.id not in used],
+        "gaps": len(draft.gaps),
+        "guard_events": len(run.guard_events),
+    })
+
+
+# --------------------------------------------------------------------------- user revisions
+
+ORDINAL = re.compile(r"第\s*([一二三四五六七八九十\d]+)\s*(?:个|条|项)?\s*(问题|原因|措施)?")
+PART_OF = {"问题": "problems", "原因": "causes", "措施": "measures"}
+
+
+def target_of(instruction: str, draft: Draft) -> DraftItem | None:
+    """The item a free-text instruction refers to (“第二个问题再具体一些”), if it names one."""
+    m = ORDINAL.search(instruction)
+    if not m:
+        return None
+    raw = m.group(1)
+    n = int(raw) if raw.isdigit() else "一二三四五六七八九十".index(raw[-1]) + 1 if len(raw) == 1 else 10
+    part = draft.part(PART_OF.get(m.group(2) or "问题", "problems"))
+    real = [it for it in part.items if not it.gap] if part else []
+    return real[n - 1] if 0 < n <= len(real) else None
+
+
+def revise_item(draft: Draft, item_id: str, instruction: str, facts: UnitFacts, model: BaseChatModel,
+                on_event: Event | None = None) -> Draft:
+    """Rewrite one item following the user's instruction, under the same guard. Returns a new Draft."""
+    new = draft.model_copy(deep=True)
+    item = new.item(item_id)
+    if item is None:
+        raise InputError(f"找不到要修改的条目 {item_id}", "请先选择一条问题、原因或措施")
+    run = Run(facts=facts, frame=resolve_frame(facts), model=model, on_event=on_event,
+              known=facts.known_text() + "\n" + "\n".join(c.text for c in draft.citations))
+    ids = item.fact_ids or [fid for p in new.parts for it in p.items if it.id in item.problem_ids for fid in it.fact_ids]
+    ref = [f for f in facts.facts if f.id in ids] or facts.facts[:6]
+    label = next(p.title for p in new.parts if item in p.items)
+    out = call_slots(run, "revise", ItemRewrite, part_label=label, text=item.text, facts=_facts_view(ref),
+                     instruction=instruction)
+    item.text = _clean_sentence(out.text) + "。"
+    kind = next(p.kind for p in new.parts if item in p.items)
+    if kind in ("problems", "causes"):
+        guard(run, item)
+    new.guard_events = [*draft.guard_events, *run.guard_events]
+    return new
+
+
+def apply_instruction(draft: Draft, instruction: str, facts: UnitFacts, model: BaseChatModel,
+                      on_event: Event | None = None) -> Draft:
+    """Apply a chat instruction: to the item it names, else to every problem item."""
+    if not instruction.strip():
+        raise InputError("修改意见是空的", "例如：第二个问题再具体一些")
+    target = target_of(instruction, draft)
+    if target:
+        return revise_item(draft, target.id, instruction, facts, model, on_event)
+    new = draft
+    for it in [i for i in draft.part("problems").items if not i.gap]:
+        new = revise_item(new, it.id, instruction, facts, model, on_event)
+    return new
