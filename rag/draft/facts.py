@@ -236,7 +236,7 @@ def _read_source(source: str | Path | bytes) -> tuple[str, str | None]:
         _check_size(len(source))
         return _decode(bytes(source)), None
     if _looks_like_path(source):
-        return _read_file(Path(source))
+        return _read_file(Path(source.strip()))
     _check_size(len(source.encode("utf-8", errors="replace")))
     return source.lstrip("\ufeff"), None
 
@@ -446,14 +446,13 @@ def _validation_error(exc: ValidationError, data: Mapping[str, Any]) -> InputErr
     """One ``InputError`` listing every problem in Chinese, with hints for the kinds found."""
     errors = exc.errors(include_url=False)
     lines = [_describe(err, data) for err in errors[:_MAX_SHOWN]]
-    if len(errors) > _MAX_SHOWN:
-        lines.append(f"……另有{len(errors) - _MAX_SHOWN}处")
     if len(errors) == 1:
         message = f"事实材料填写有误：{lines[0]}"
     else:
-        message = f"事实材料有{len(errors)}处填写有误：" + "；".join(
-            f"{i}. {t}" for i, t in enumerate(lines, 1)
-        )
+        numbered = "；".join(f"{i}. {line}" for i, line in enumerate(lines, 1))
+        message = f"事实材料有{len(errors)}处填写有误：{numbered}"
+    if len(errors) > _MAX_SHOWN:
+        message += f"；……另有{len(errors) - _MAX_SHOWN}处"
     hints = dict.fromkeys(_HINTS[e["type"]] for e in errors if e["type"] in _HINTS)
     return InputError(message, "；".join([*hints, _GENERAL_HINT]))
 
@@ -467,8 +466,7 @@ def _describe(err: Mapping[str, Any], data: Mapping[str, Any]) -> str:
         return f"{where}{'中' if where else ''}有不认识的字段“{key}”{spelled}{_fact_ref(loc[:-1], data)}"
     label = _loc_label(loc)
     if kind.startswith("zj_"):
-        text = f"{label}：{err['msg']}" if label and not err["msg"].startswith(label) else err["msg"]
-        return text
+        return f"{label}：{err['msg']}" if label else err["msg"]
     template = _TEMPLATES.get(kind)
     ctx = {**err.get("ctx", {}), "choices": _choices(err)}
     text = template.format(label=label or "内容", **ctx) if template else f"{label or '内容'}填写有误"

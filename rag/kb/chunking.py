@@ -97,7 +97,8 @@ def _same_title(label: str, title: str | None) -> bool:
     def norm(s: str) -> str:
         return re.sub(r"[《》\s]", "", s)
 
-    return bool(title) and norm(label) == norm(title or "")
+    a, b = norm(label), norm(title or "")
+    return bool(a and b) and (a == b or a in b or b in a)
 
 
 def _push(stack: list[tuple[str, int, str]], kind: str, level: int, label: str) -> None:
@@ -129,7 +130,8 @@ def _blocks(text: str, title: str | None) -> list[_Block]:
         heading = classify_line(line)
         if heading:
             label = _label(line)
-            if not _same_title(label, title):
+            is_title = heading[0] == "md1" and not stack and not blocks
+            if not (is_title or _same_title(label, title)):
                 _push(stack, heading[0], heading[1], label)
             para = 0
             blocks.append(_Block(start, end, True, " > ".join(s[2] for s in stack), 1))

@@ -7,6 +7,7 @@ Markdown and text files may start with a YAML front matter block (``---`` … ``
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,7 +37,7 @@ SUPPORTED_SUFFIXES = (*TEXT_SUFFIXES, ".docx", ".pdf")
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)\n(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.S)
 _YEAR_IN_TITLE = re.compile(r"(20\d{2})\s*年度?")
 _YEAR_IN_NAME = re.compile(r"(?<!\d)(20\d{2})(?!\d)")
-_SENTENCE_END = "。！？；：!?;:…”’」』）)】"
+_SENTENCE_END = "。！？；：.!?;:…”’」』）)】"
 
 
 @dataclass
@@ -73,7 +74,7 @@ def load_document(path: str | Path, *, kind: str | None = None, max_bytes: int |
     folder name (policy/past/exemplars/cases), then ``past_material``.
     """
     path = Path(path)
-    _check_file(path, max_bytes if max_bytes is not None else max_file_bytes())
+    check_file(path, max_bytes if max_bytes is not None else max_file_bytes())
     suffix = path.suffix.lower()
     if suffix in TEXT_SUFFIXES:
         text, metadata = _split_front_matter(decode_text(path.read_bytes(), path.name), path.name)
@@ -89,7 +90,8 @@ def load_document(path: str | Path, *, kind: str | None = None, max_bytes: int |
     return Document(path=path, text=text, metadata=_complete_metadata(metadata, text, path, kind))
 
 
-def _check_file(path: Path, limit: int) -> None:
+def check_file(path: Path, limit: int) -> None:
+    """Raise ``InputError`` when ``path`` is missing or larger than ``limit`` bytes."""
     if not path.is_file():
         raise InputError(f"找不到文件：{path}", "请检查路径是否正确")
     size = path.stat().st_size
@@ -140,8 +142,8 @@ def _scalar(value: Any) -> Any:
 
 
 def kind_from_path(path: Path) -> str | None:
-    """Kind implied by the nearest folder named policy / past / exemplars / cases, if any."""
-    for part in reversed(path.parent.parts):
+    """Kind implied by the nearest of the last three folders named policy / past / exemplars / cases."""
+    for part in reversed(path.parent.parts[-3:]):
         if part.lower() in FOLDER_KINDS:
             return FOLDER_KINDS[part.lower()]
     return None
@@ -232,7 +234,7 @@ def _docx_paragraph(paragraph: Any, numbering: _Numbering) -> str:
         return ""
     text = numbering.label(paragraph) + text
     style = (paragraph.style.name if paragraph.style is not None else "") or ""
-    match = re.match(r"(?:Heading|标题)\s*(\d)", style)
+    match = re.match(r"(?:heading|标题)\s*(\d)", style, re.I)
     if style == "Title":
         return f"# {text}"
     if match:
@@ -292,6 +294,19 @@ def _roman(n: int) -> str:
     return out
 
 
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+
+
+def _level_spec(lvl: Any) -> tuple[str, str, int]:
+    """(number format, level text such as '%1、', start value) of one ``w:lvl`` element."""
+    fmt, text, start = lvl.find(_W + "numFmt"), lvl.find(_W + "lvlText"), lvl.find(_W + "start")
+    return (
+        fmt.get(_W + "val", "decimal") if fmt is not None else "decimal",
+        text.get(_W + "val", "") if text is not None else "",
+        int(start.get(_W + "val", "1")) if start is not None else 1,
+    )
+
+
 class _Numbering:
     """Minimal renderer for Word automatic numbering (numbering.xml): counters per list and level."""
 
@@ -302,26 +317,16 @@ class _Numbering:
             root = document.part.numbering_part.element
         except (KeyError, NotImplementedError, AttributeError):
             return
-        ns = {"w": "http://schemas.openxmlformats.org/wordprocessingml/2006/main"}
-        w = "{%s}" % ns["w"]
-        abstract = {}
-        for node in root.findall("w:abstractNum", ns):
-            levels = {}
-            for lvl in node.findall("w:lvl", ns):
-                fmt = lvl.find("w:numFmt", ns)
-                text = lvl.find("w:lvlText", ns)
-                start = lvl.find("w:start", ns)
-                levels[int(lvl.get(w + "ilvl", "0"))] = (
-                    fmt.get(w + "val", "decimal") if fmt is not None else "decimal",
-                    text.get(w + "val", "") if text is not None else "",
-                    int(start.get(w + "val", "1")) if start is not None else 1,
-                )
-            abstract[node.get(w + "abstractNumId")] = levels
-        for num in root.findall("w:num", ns):
-            ref = num.find("w:abstractNumId", ns)
-            levels = abstract.get(ref.get(w + "val") if ref is not None else None, {})
+        abstract = {
+            node.get(_W + "abstractNumId"): {int(lvl.get(_W + "ilvl", "0")): _level_spec(lvl)
+                                             for lvl in node.findall(_W + "lvl")}
+            for node in root.findall(_W + "abstractNum")
+        }
+        for num in root.findall(_W + "num"):
+            ref = num.find(_W + "abstractNumId")
+            levels = abstract.get(ref.get(_W + "val") if ref is not None else None, {})
             for ilvl, spec in levels.items():
-                self._levels[(num.get(w + "numId"), ilvl)] = spec
+                self._levels[(num.get(_W + "numId"), ilvl)] = spec
 
     def label(self, paragraph: Any) -> str:
         """Rendered number text for a numbered paragraph, '' otherwise."""
@@ -362,6 +367,7 @@ class _Numbering:
 
 def read_pdf(path: Path) -> tuple[str, dict[str, Any]]:
     """Text layer of a PDF with lines broken mid-sentence joined back together."""
+    logging.getLogger("pypdf").setLevel(logging.ERROR)  # malformed files are reported by us, in Chinese
     try:
         from pypdf import PdfReader
 
@@ -381,8 +387,9 @@ def read_pdf(path: Path) -> tuple[str, dict[str, Any]]:
         raise InputError(
             f"该PDF没有文字层（可能是扫描件或图片）：{path.name}", "请先用OCR软件识别成文字，或提供Word/文本版本"
         )
-    meta = {"title": str(title).strip()} if title and str(title).strip() else {}
-    return text, meta
+    title = str(title or "").strip()
+    junk = re.search(r"^microsoft|^untitled|\.(docx?|pdf|wps)$", title, re.I)
+    return text, ({"title": title} if title and not junk else {})
 
 
 _PAGE_NUMBER = re.compile(r"^[\s\-—–·]*(第\s*)?\d+\s*(页)?[\s\-—–·]*$|^[\s\-—–]*\d+\s*/\s*\d+[\s\-—–]*$")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 from langchain_core.language_models import BaseChatModel
@@ -34,10 +34,12 @@ __all__ = [
     "extract_json",
     "get_chat_model",
     "invoke_text",
+    "json_instruction",
     "llm_errors",
     "map_llm_error",
     "stream_text",
     "structured_call",
+    "with_json_instruction",
 ]
 
 DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
@@ -113,22 +115,27 @@ def stream_text(model: BaseChatModel, messages: Messages, **kwargs: Any) -> Iter
 
 # -- structured output ---------------------------------------------------------------------------
 def structured_call(
-    model: BaseChatModel, messages: Messages, schema: type[T], *, retries: int = 1
+    model: BaseChatModel,
+    messages: Messages,
+    schema: type[T],
+    *,
+    retries: int = 1,
+    on_token: Callable[[str], None] | None = None,
 ) -> T:
     """Ask for an instance of ``schema`` and return it validated.
 
     On the embedded model decoding is constrained to ``schema.model_json_schema()``; other
     models get a Chinese JSON instruction and their reply is parsed leniently (code fences,
     surrounding prose). Unparseable replies are retried ``retries`` times with a correction
-    message, then LLMError is raised.
+    message, then LLMError is raised. With ``on_token`` the answer is streamed and every text
+    piece is passed to it (e.g. to show progress).
     """
     json_schema = schema.model_json_schema()
     call_kwargs = {"json_schema": json_schema} if isinstance(model, ChatLlamaCpp) else {}
-    convo = _with_instruction(_as_messages(messages), json_schema)
+    convo = with_json_instruction(_as_messages(messages), json_schema)
     last_error: Exception | None = None
     for _ in range(retries + 1):
-        with llm_errors():
-            text = str(model.invoke(convo, **call_kwargs).text)
+        text = _raw_text(model, convo, on_token, call_kwargs)
         try:
             return schema.model_validate(extract_json(text))
         except ValueError as exc:  # JSON errors and pydantic ValidationError alike
@@ -138,6 +145,21 @@ def structured_call(
         f"模型返回的内容无法解析为所需的结构（{schema.__name__}），已重试 {retries} 次",
         f"请重试；{_SWITCH_HINT}",
     ) from last_error
+
+
+def _raw_text(
+    model: BaseChatModel, convo: list[BaseMessage], on_token: Callable[[str], None] | None, kwargs: dict[str, Any]
+) -> str:
+    """The reply's full text, streamed through ``on_token`` when given; errors mapped, empty allowed."""
+    with llm_errors():
+        if on_token is None:
+            return str(model.invoke(convo, **kwargs).text)
+        parts: list[str] = []
+        for chunk in model.stream(convo, **kwargs):
+            if piece := str(chunk.text):
+                parts.append(piece)
+                on_token(piece)
+        return "".join(parts)
 
 
 def json_instruction(json_schema: dict[str, Any]) -> str:
@@ -165,13 +187,16 @@ def _correction(exc: Exception) -> str:
     return f"上面的输出无法解析（{detail}）。请重新输出：只输出一个符合上述 Schema 的 JSON 对象。"
 
 
-def _with_instruction(messages: list[BaseMessage], json_schema: dict[str, Any]) -> list[BaseMessage]:
-    """Append the JSON instruction to the last human message (or add one)."""
+def with_json_instruction(messages: list[BaseMessage], json_schema: dict[str, Any]) -> list[BaseMessage]:
+    """Append :func:`json_instruction` to the last human message (or add a human message)."""
     instruction = json_instruction(json_schema)
     last = messages[-1] if messages else None
     if isinstance(last, HumanMessage) and isinstance(last.content, str):
         return [*messages[:-1], HumanMessage(content=f"{last.content}\n\n{instruction}")]
     return [*messages, HumanMessage(content=instruction)]
+
+
+_with_instruction = with_json_instruction  # kept for existing callers (rag.draft.pipeline)
 
 
 def _as_messages(messages: Messages) -> list[BaseMessage]:

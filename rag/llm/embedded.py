@@ -8,7 +8,9 @@ set (on the model or per call), decoding is grammar-constrained to that JSON sch
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import functools
 import os
 import threading
 import time
@@ -42,11 +44,28 @@ _CACHE: dict[tuple[str, int, int, bool], LoadedModel] = {}
 _CACHE_LOCK = threading.Lock()
 
 
+@functools.cache
 def has_amx() -> bool:
     """True when this llama.cpp build uses Intel AMX (its repacked Q4_K matmul can segfault)."""
-    import llama_cpp
-
+    try:
+        import llama_cpp
+    except ImportError:
+        return False  # reported properly when loading
     return b"AMX_INT8 = 1" in llama_cpp.llama_print_system_info()
+
+
+def default_threads() -> int:
+    """Inference threads when ``ZHAOJING_LLM_THREADS`` is unset: usable CPUs minus one, 1..8.
+
+    llama.cpp threads spin at barriers; when every core is given to it and anything else runs
+    (the UI, the embedder, a browser), decoding collapses (measured on 2 vCPUs: 10 tok/s idle
+    with 2 threads, 0.6–1.6 tok/s with one core busy; 1 thread kept 5.5–6 tok/s).
+    """
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        usable = os.cpu_count() or 1
+    return max(1, min(usable - 1, 8))
 
 
 def load_llama(
@@ -57,13 +76,28 @@ def load_llama(
     ``use_extra_bufts=None`` means auto: weight repacking stays on unless the CPU backend uses AMX,
     where llama.cpp's AMX matmul segfaults on Q4_K_M (ggml-org/llama.cpp#20824).
     """
-    threads = n_threads or os.cpu_count() or 1
+    threads = n_threads or default_threads()
     extra = (not has_amx()) if use_extra_bufts is None else use_extra_bufts
     key = (str(model_path), n_ctx, threads, extra)
     with _CACHE_LOCK:
         if key not in _CACHE:
             _CACHE[key] = _load_uncached(str(model_path), n_ctx, threads, extra)
         return _CACHE[key]
+
+
+def close_all() -> None:
+    """Free every cached model (also run at exit, before interpreter teardown breaks llama.cpp's ``__del__``)."""
+    with _CACHE_LOCK:
+        while _CACHE:
+            _, loaded = _CACHE.popitem()
+            if loaded.lock.acquire(timeout=5):  # never free a model another thread is using
+                try:
+                    loaded.llama.close()
+                finally:
+                    loaded.lock.release()
+
+
+atexit.register(close_all)
 
 
 def _load_uncached(model_path: str, n_ctx: int, threads: int, extra_bufts: bool) -> LoadedModel:
@@ -132,7 +166,7 @@ class ChatLlamaCpp(BaseChatModel):
     """Path of the GGUF file."""
     n_ctx: int = DEFAULT_N_CTX
     n_threads: int | None = None
-    """Inference threads; ``None`` means ``os.cpu_count()``."""
+    """Inference threads; ``None`` means :func:`default_threads`."""
     temperature: float = 0.2
     top_p: float = 0.95
     repeat_penalty: float = 1.05

@@ -182,8 +182,10 @@ def _assemble(
 ) -> None:
     """Concatenate the parts into a temp file next to ``target``, verify, then rename."""
     parts = _locate_all(spec, locate_part)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{spec.filename}.", suffix=".part", dir=target.parent)
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{spec.filename}.", suffix=".part", dir=target.parent)
+    except OSError as exc:
+        raise _unwritable(target, exc) from exc
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as out:
@@ -191,15 +193,20 @@ def _assemble(
             out.flush()
             os.fsync(out.fileno())
         _check_digest(digest, tmp, spec)
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600; the model is not a secret
         os.replace(tmp, target)
+        _write_marker(target, spec.sha256)
     except OSError as exc:
-        raise ModelUnavailableError(
-            f"无法写入模型文件 {target}：{exc.strerror or exc}",
-            "请检查磁盘空间与目录权限（约需 1.2 GB），或用 ZHAOJING_DATA_DIR 换一个数据目录",
-        ) from exc
+        raise _unwritable(target, exc) from exc
     finally:
         tmp.unlink(missing_ok=True)
-    _write_marker(target, spec.sha256)
+
+
+def _unwritable(target: Path, exc: OSError) -> ModelUnavailableError:
+    return ModelUnavailableError(
+        f"无法写入模型文件 {target}：{exc.strerror or exc}",
+        "请检查磁盘空间与目录权限（约需 1.2 GB），或用 ZHAOJING_MODELS_DIR / ZHAOJING_DATA_DIR 换一个目录",
+    )
 
 
 def _copy_parts(parts: list[Path], out: IO[bytes], total: int, progress: ProgressCallback | None) -> str:
@@ -229,12 +236,15 @@ def _check_digest(digest: str, tmp: Path, spec: GgufSpec) -> None:
 def _exclusive(target: Path) -> Iterator[None]:
     """Serialise assembly within this process (thread lock) and across processes (flock)."""
     with _PROCESS_LOCK:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if fcntl is None:  # pragma: no cover - non-POSIX
-            yield
-            return
-        lock_path = target.with_name(target.name + ".lock")
-        with lock_path.open("a") as fh:
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fh = target.with_name(target.name + ".lock").open("a")
+        except OSError as exc:
+            raise _unwritable(target, exc) from exc
+        with fh:
+            if fcntl is None:  # pragma: no cover - non-POSIX
+                yield
+                return
             fcntl.flock(fh, fcntl.LOCK_EX)
             try:
                 yield

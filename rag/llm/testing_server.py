@@ -68,7 +68,7 @@ class FakeOpenAIServer:
         self.requests: list[Any] = []
         """Every chat-completion request body (parsed JSON, or the raw text if it was not JSON)."""
         self.headers: list[dict[str, str]] = []
-        """Request headers, parallel to ``requests``."""
+        """Request headers (lower-cased names), parallel to ``requests``."""
         self.hits: list[tuple[str, str]] = []
         """(method, path) of every request, any endpoint."""
         self._stopping = threading.Event()
@@ -158,7 +158,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         body = _parse_json(raw)
         self.fake.requests.append(body if body is not None else raw)
-        self.fake.headers.append(dict(self.headers.items()))
+        self.fake.headers.append({k.lower(): v for k, v in self.headers.items()})
         if not isinstance(body, dict) or not isinstance(body.get("messages"), list):
             self._send_error(400, "body must be JSON with a 'messages' list", "invalid_request_error")
             return

@@ -1,0 +1,220 @@
+"""End to end in a real Chromium: ``streamlit run ui/app.py`` on a free loopback port, driven by Playwright.
+
+The server runs with ZHAOJING_LLM=fake, a throwaway data dir and ZHAOJING_FAKE_SCRIPT (queued JSON answers),
+so drafting is deterministic and nothing leaves the machine. Screenshots of every page go to screenshots/.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = Path("/usr/bin/chromium")
+SHOTS = ROOT / "screenshots"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+WEAK = (
+    "某局领导班子2025年度民主生活会对照检查材料\n"
+    "一、存在的问题\n"
+    "一是学习不够深入系统，思想认识不到位，工作作风不够扎实。有时对群众诉求回应不及时。\n"
+    "二、原因分析\n"
+    "理想信念有所松懈、宗旨意识有所淡化、党性修养有所放松。\n"
+    "三、整改措施\n"
+    "进一步加强学习，切实提高能力。"
+)
+MINI_TITLE = "岚溪县文化广电旅游体育局领导班子2025年度民主生活会对照检查材料"
+SLOT = {
+    "fact_ids": ["F1"], "problem_ids": ["P1"], "summary": "服务群众的精准度不够",
+    "instance": "2025年“送戏下乡”演出48场，其中19场安排在农忙时节，观众不足30人",
+    "reflection": "反映出班子联系群众不够紧密", "dimension": "宗旨意识",
+    "text": "宗旨意识树得不牢，对群众需求调研不深入，把完成场次当成目标",
+    "action": "重新编排送戏下乡计划，避开农忙时节，每场演出前征求乡镇文化站意见",
+    "result": "形成2026年送戏下乡排期清单", "owner": "分管副局长牵头、公共服务股具体落实",
+}
+F2_PROBLEM = {"items": [{
+    "fact_ids": ["F2"], "summary": "对下属企业监督缺位",
+    "instance": "2025年5月县委第三巡察组反馈，局党组对下属文旅公司“三重一大”事项监督缺位，2项景区维护工程没有经过集体研究",
+}]}
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="需要 Debian 的 chromium（/usr/bin/chromium）：apt-get install chromium"),
+]
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen, log: Path, timeout: float = 90.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"streamlit exited early ({proc.returncode}):\n{log.read_text(errors='replace')}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as resp:
+                if resp.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError(f"streamlit did not become healthy in {timeout}s:\n{log.read_text(errors='replace')}")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory) -> Iterator[str]:
+    """A Streamlit server for ui/app.py on a free port; always terminated (whole process group)."""
+    tmp = tmp_path_factory.mktemp("browser")
+    script = tmp / "fake_script.json"
+    script.write_text(json.dumps({"responses": [{"items": [SLOT]}, F2_PROBLEM], "default_response": {"items": [SLOT]}},
+                                 ensure_ascii=False), encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
+    datasets = tmp / "datasets"
+    datasets.mkdir()
+    (datasets / "tiny.yaml").write_text(json.dumps({"cases": [
+        {"id": "weak-1", "text": WEAK, "expected": [{"family": "hedge", "quote": "有时"},
+                                                    {"family": "empty", "quote": "进一步加强"}]},
+    ]}, ensure_ascii=False), encoding="utf-8")
+    env.update(ZHAOJING_LLM="fake", ZHAOJING_DATA_DIR=str(tmp / "data"), ZHAOJING_FAKE_SCRIPT=str(script),
+               ZHAOJING_EVAL_DATASETS=str(datasets), STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
+    port = _free_port()
+    log = tmp / "streamlit.log"
+    cmd = [sys.executable, "-m", "streamlit", "run", "ui/app.py", "--server.port", str(port),
+           "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    with log.open("wb") as out:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(url, proc, log)
+        yield url
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=15)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1440, "height": 1500}, locale="zh-CN")
+    pg = context.new_page()
+    yield pg
+    context.close()
+
+
+def _open(page, url: str, title: str) -> None:
+    page.goto(url, wait_until="domcontentloaded")
+    page.get_by_role("heading", name=title, exact=True).first.wait_for(timeout=60_000)
+
+
+def _shot(page, name: str) -> Path:
+    """Screenshot of the whole page: Streamlit scrolls inside its main container, so grow the viewport."""
+    SHOTS.mkdir(exist_ok=True)
+    path = SHOTS / f"{name}.png"
+    height = page.evaluate("Math.max(...Array.from(document.querySelectorAll('section, div'), e => e.scrollHeight))")
+    page.set_viewport_size({"width": 1440, "height": max(900, min(int(height) + 40, 8000))})
+    page.wait_for_timeout(800)
+    page.screenshot(path=str(path), full_page=True)
+    assert path.stat().st_size > 10_000
+    return path
+
+
+def test_critique_page_highlights_weak_draft(server, page):
+    # first request to this server, by a page URL: the page must still run inside ui/app.py (sidebar status)
+    _open(page, f"{server}/critique", "批改")
+    page.get_by_label("粘贴草稿").fill(WEAK)
+    page.get_by_role("button", name="批改", exact=True).click()
+    page.locator("mark.f-error").first.wait_for(timeout=60_000)
+    marks = page.locator(".zj-doc mark")
+    assert marks.count() >= 3  # overlapping findings share one mark (outermost wins)
+    assert "有时" in page.locator(".zj-doc").inner_text()
+    assert page.get_by_text("问题清单").count() >= 1
+    page.get_by_text("得分", exact=True).first.wait_for()
+    page.get_by_role("button", name="下载带批注的 Word").wait_for(timeout=30_000)
+    assert page.locator('[data-testid="stSidebar"]').get_by_text("离线模式：数据不离开本机").count() == 1
+    _shot(page, "critique")
+
+
+def test_draft_page_generates_from_mini_example(server, page):
+    _open(page, server, "起草")
+    page.locator('[data-testid="stSelectbox"]').filter(has_text="示例事实材料").click()
+    page.get_by_role("option", name="mini.yaml", exact=True).click()
+    page.get_by_text("岚溪县文化广电旅游体育局领导班子 · 班子材料").wait_for(timeout=30_000)
+    page.get_by_role("button", name="生成草稿").click()
+    draft = page.locator(".zj-draft")
+    draft.wait_for(timeout=120_000)
+    text = draft.inner_text()
+    assert MINI_TITLE in text
+    assert "2025年“送戏下乡”演出48场" in text
+    assert page.locator(".zj-draft mark.gap").count() >= 1
+    page.get_by_text("批改得分").wait_for(timeout=60_000)
+    page.get_by_role("button", name="下载 Word（公文格式）").wait_for(timeout=30_000)
+    assert "draft=" in page.url  # the draft id is in the URL, so a refresh restores it
+    _shot(page, "draft")
+    page.reload()
+    page.locator(".zj-draft").wait_for(timeout=60_000)
+    assert MINI_TITLE in page.locator(".zj-draft").inner_text()
+
+
+def test_evaluate_page_runs_dataset(server, page):
+    _open(page, f"{server}/evaluate", "批量评测")
+    page.get_by_role("button", name="运行评测").click()
+    page.get_by_text("总体精确率").wait_for(timeout=60_000)
+    page.locator('[data-testid="stVegaLiteChart"], .vega-embed').first.wait_for(timeout=30_000)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    _shot(page, "evaluate")
+
+
+def test_knowledge_page_ingests_upload_and_searches(server, page, tmp_path):
+    _open(page, f"{server}/knowledge", "知识库")
+    upload = tmp_path / "支部材料2024.txt"
+    upload.write_text("某支部2024年度组织生活会对照检查材料\n一、存在的问题\n谈心谈话覆盖不全，全年只谈了12人次。",
+                      encoding="utf-8")
+    page.get_by_role("tab", name="导入").click()
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(upload))
+    page.get_by_role("button", name="导入知识库").click()
+    page.get_by_text("新增 1 个文件").wait_for(timeout=120_000)
+    page.get_by_role("tab", name="检索").click()
+    page.get_by_label("要查找的内容").fill("谈心谈话")
+    page.get_by_role("button", name="检索", exact=True).click()
+    page.get_by_text("相关度").first.wait_for(timeout=60_000)
+    assert page.get_by_text("《").count() >= 1  # the citation
+    assert page.locator('[data-testid="stException"]').count() == 0
+    _shot(page, "knowledge")
+
+
+def test_settings_page_renders(server, page):
+    _open(page, f"{server}/settings", "设置")
+    key = page.get_by_role("textbox", name="API Key")
+    key.wait_for()
+    assert key.get_attribute("type") == "password" and key.input_value() == ""
+    assert page.get_by_text("离线模式：数据不离开本机").count() >= 1
+    assert page.locator('[data-testid="stException"]').count() == 0
+    _shot(page, "settings")

@@ -1,0 +1,40 @@
+"""照镜 Streamlit entry point: page setup, navigation over ui/pages/, and the sidebar status.
+
+Run with ``streamlit run ui/app.py`` (``make run``). Pages import ``ui.common``; the project root is put on
+``sys.path`` here because Streamlit only adds the script's own folder.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+
+def main() -> None:
+    """Configure the page, build the navigation and run the selected page."""
+    import streamlit as st
+
+    from ui import common
+
+    st.set_page_config(page_title="照镜", page_icon="🪞", layout="wide")
+    pages = [
+        st.Page("pages/draft.py", title="起草", icon=":material/edit_note:", default=True),
+        st.Page("pages/critique.py", title="批改", icon=":material/rate_review:"),
+        st.Page("pages/evaluate.py", title="批量评测", icon=":material/analytics:"),
+        st.Page("pages/knowledge.py", title="知识库", icon=":material/library_books:"),
+        st.Page("pages/settings.py", title="设置", icon=":material/settings:"),
+    ]
+    page = st.navigation(pages)
+    st.html(common.GLOBAL_CSS)
+    with st.sidebar:
+        st.markdown("### 照镜")
+        st.caption("对照检查材料起草与批改助手")
+    common.sidebar_status()
+    page.run()
+
+
+main()

@@ -1,0 +1,462 @@
+"""Shared pieces of the Streamlit pages: settings and model for this session, stores, error display,
+and small presentation helpers (HTML for highlighted drafts, tables for metrics).
+
+Pages stay thin: everything that decides something lives in ``rag``; this module only adapts it to
+Streamlit (session state, widgets, HTML/CSS, DataFrames).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+import os
+import re
+import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+import yaml
+from langchain_core.language_models import BaseChatModel
+
+from rag.config import EVALS_DIR, PROJECT_ROOT, Settings, get_settings
+from rag.critic.model import LEVEL_LABELS
+from rag.draft.facts import UnitFacts, facts_from_dict
+from rag.draft.schemas import Draft
+from rag.errors import InputError, ZhaojingError
+from rag.kb import store as kb_store
+from rag.llm import get_chat_model
+from rag.llm.fake import FakeChatModel
+from rag.store import DraftStore
+
+EXAMPLES_DIR = PROJECT_ROOT / "examples" / "facts"
+MODEL_KEY = "chat_model"
+OVERRIDES_KEY = "llm_overrides"
+FAKE_SCRIPT_ENV = "ZHAOJING_FAKE_SCRIPT"
+DATASETS_ENV = "ZHAOJING_EVAL_DATASETS"
+BACKEND_LABELS = {"embedded": "内置离线模型", "openai": "OpenAI 兼容接口", "fake": "测试模型（不调用任何模型）"}
+KIND_LABELS = {"policy": "政策文件", "past_material": "往年材料", "exemplar": "示范材料", "case": "典型案例"}
+LEVEL_BADGES = {"error": ":red-badge[错误]", "warning": ":orange-badge[警告]", "suggestion": ":blue-badge[建议]"}
+FAMILY_LABELS = {
+    "structure": "结构", "frame": "检视框架", "proportion": "篇幅比例", "anchor": "缺少具体事例",
+    "perspective": "人称视角", "substitute": "以建议代检查", "excuse": "客观理由", "cause": "原因剖析",
+    "measure": "整改措施", "empty": "空洞表态", "generic": "套话", "hedge": "弱化词", "praise": "明批暗表",
+    "achievement": "摆成绩", "copied": "照搬提法", "outdated": "过时提法", "formulation": "固定表述",
+    "theme": "年度主题", "three_into": "三个摆进去", "form": "文字规范", "placeholder": "占位符",
+    "sensitive": "敏感信息", "duplicate": "雷同", "quote": "引文核对", "grounding": "事实依据",
+    "linkage": "问题与措施对应", "judge": "模型评审",
+}
+GLOBAL_CSS = """<style>
+[data-testid="stFileUploaderDropzone"] button p{font-size:0}
+[data-testid="stFileUploaderDropzone"] button p::after{content:"选择文件";font-size:.875rem}
+[data-testid="stFileUploaderDropzoneInstructions"] span{font-size:0}
+[data-testid="stFileUploaderDropzoneInstructions"] span::after{content:"拖放到这里，或点击“选择文件”";font-size:.8rem}
+</style>"""
+UPLOAD_TYPES = ["docx", "txt", "md", "pdf"]
+_MODELS: dict[tuple, BaseChatModel] = {}
+_MODELS_LOCK = threading.Lock()
+
+
+# ------------------------------------------------------------------------------ app shell
+
+def ensure_app_shell() -> None:
+    """Make sure the page runs inside ui/app.py's navigation.
+
+    Streamlit treats a ``pages/`` folder beside the entry script as a legacy multipage app until
+    ``st.navigation`` has run once in the process; a page opened by its own URL as the server's first
+    request would then run bare (English file names in the sidebar, no privacy indicator). Switch that
+    mode off and rerun through ui/app.py.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+# ------------------------------------------------------------------------------ settings and model
+
+def effective_settings() -> Settings:
+    """The environment's settings with this session's choices from the 设置 page applied."""
+    overrides = st.session_state.get(OVERRIDES_KEY) or {}
+    base = get_settings()
+    return base.model_copy(update=overrides) if overrides else base
+
+
+def set_overrides(overrides: dict[str, Any]) -> None:
+    """Store the session's model settings and forget the cached model so the next call uses them."""
+    st.session_state[OVERRIDES_KEY] = overrides
+    st.session_state.pop(MODEL_KEY, None)
+
+
+def _fake_model() -> FakeChatModel:
+    """A FakeChatModel; ``ZHAOJING_FAKE_SCRIPT`` may name a JSON file of queued responses
+    (a list, or ``{"responses": [...], "default_response": ...}``) so a server drafts deterministically."""
+    path = os.environ.get(FAKE_SCRIPT_ENV)
+    if not path:
+        return FakeChatModel()
+    script = json.loads(Path(path).read_text(encoding="utf-8"))
+    if isinstance(script, list):
+        return FakeChatModel(responses=script)
+    default = script.get("default_response")
+    if default is not None and not isinstance(default, str):
+        default = json.dumps(default, ensure_ascii=False)
+    extra = {"default_response": default} if default is not None else {}
+    return FakeChatModel(responses=list(script.get("responses", [])), **extra)
+
+
+def _model_key(settings: Settings) -> tuple:
+    secret = settings.openai_api_key.get_secret_value() if settings.openai_api_key else ""
+    fingerprint = hashlib.sha256(secret.encode()).hexdigest()[:12] if secret else ""
+    return settings.llm, settings.openai_base_url, settings.model, str(settings.gguf), fingerprint
+
+
+def get_model() -> BaseChatModel:
+    """This session's chat model: an injected one (tests), else built from the effective settings.
+
+    Real models are shared by all sessions (the embedded model is loaded once); the fake model is per
+    session because its response queue is state.
+    """
+    if MODEL_KEY in st.session_state:
+        return st.session_state[MODEL_KEY]
+    settings = effective_settings()
+    if settings.llm == "fake":
+        model: BaseChatModel = _fake_model()
+    else:
+        key = _model_key(settings)
+        with _MODELS_LOCK:
+            if key not in _MODELS:
+                _MODELS[key] = get_chat_model(settings)
+            model = _MODELS[key]
+    st.session_state[MODEL_KEY] = model
+    return model
+
+
+def backend_label(settings: Settings) -> str:
+    """Human-readable description of the model backend."""
+    label = BACKEND_LABELS.get(settings.llm, settings.llm)
+    if settings.llm == "openai":
+        host = re.sub(r"^https?://", "", settings.openai_base_url or "未配置地址").split("/")[0]
+        return f"{label}：{settings.model or '默认模型'} @ {host}"
+    if settings.llm == "embedded" and settings.gguf:
+        return f"{label}（{Path(settings.gguf).name}）"
+    return label
+
+
+def sidebar_status() -> None:
+    """Model backend and a clear privacy indicator in the sidebar."""
+    settings = effective_settings()
+    with st.sidebar:
+        st.caption("模型")
+        st.markdown(f"**{backend_label(settings)}**")
+        if settings.is_remote:
+            st.error("数据将发送到远程服务", icon=":material/warning:")
+            st.caption("发送前会先把人名、手机号、身份证号、邮箱替换为占位符。")
+        else:
+            st.success("离线模式：数据不离开本机", icon=":material/lock:")
+
+
+def session_cached(name: str, key: object, compute):
+    """``compute()`` once per ``key`` for this session (e.g. a .docx per draft version), then reused."""
+    slots = st.session_state.setdefault("_zj_cache", {})
+    if name not in slots or slots[name][0] != key:
+        slots[name] = (key, compute())
+    return slots[name][1]
+
+
+# ------------------------------------------------------------------------------ errors
+
+def show_error(exc: ZhaojingError) -> None:
+    """A user-facing error: what went wrong (red) and what to do next (blue)."""
+    st.error(exc.message)
+    if exc.hint:
+        st.info(exc.hint)
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Show any ZhaojingError raised inside the block instead of crashing the page."""
+    try:
+        yield
+    except ZhaojingError as exc:
+        show_error(exc)
+
+
+# ------------------------------------------------------------------------------ stores
+
+def get_kb():
+    """The knowledge base for the configured data directory (process-wide)."""
+    return kb_store.get_kb()
+
+
+def kb_or_none():
+    """The knowledge base, or None when it cannot be opened (drafting then runs without citations)."""
+    try:
+        return get_kb()
+    except ZhaojingError:
+        return None
+
+
+@st.cache_resource(show_spinner=False)
+def _draft_store(path: str) -> DraftStore:
+    return DraftStore(path)
+
+
+def draft_store() -> DraftStore:
+    """The draft store in ``<data_dir>/drafts.sqlite`` (one per data directory, shared by sessions)."""
+    return _draft_store(str(get_settings().data_dir / "drafts.sqlite"))
+
+
+def uploads_dir() -> Path:
+    """Where knowledge-base uploads are kept (``<data_dir>/uploads``)."""
+    folder = get_settings().data_dir / "uploads"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def save_upload(name: str, data: bytes) -> Path:
+    """Write an uploaded file into the uploads folder under its own (sanitised) name."""
+    safe = re.sub(r"[\\/:*?\"<>|\x00-\x1f]", "_", Path(name).name).lstrip(".") or "upload.txt"
+    path = uploads_dir() / safe
+    path.write_bytes(data)
+    return path
+
+
+# ------------------------------------------------------------------------------ reading uploads
+
+def read_upload(name: str, data: bytes) -> str:
+    """Text of an uploaded draft: .txt/.md decoded as is (offsets stay exact), .docx/.pdf via the loaders."""
+    from rag.kb.loaders import decode_text, load_document
+
+    suffix = Path(name).suffix.lower()
+    if suffix in (".txt", ".md", ".markdown"):
+        return decode_text(data, name)
+    if suffix not in (".docx", ".pdf"):
+        raise InputError(f"不支持的文件类型：{name}", "请上传 .docx、.txt、.md 或 .pdf 文件")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"upload{suffix}"
+        path.write_bytes(data)
+        return load_document(path).text
+
+
+def example_files() -> list[Path]:
+    """The example facts files shipped in examples/facts/."""
+    return sorted(EXAMPLES_DIR.glob("*.yaml"))
+
+
+# ------------------------------------------------------------------------------ facts form
+
+def facts_from_form(form: dict[str, Any], table: pd.DataFrame) -> UnitFacts:
+    """UnitFacts from the 起草 form: empty rows dropped, empty numbers left out; validated by rag."""
+    rows = [
+        {k: str(v).strip() for k, v in row.items() if v is not None and str(v).strip() and str(v) != "nan"}
+        for row in table.to_dict("records")
+    ]
+    data: dict[str, Any] = {
+        "unit": form.get("unit", ""),
+        "meeting_type": form.get("meeting_type"),
+        "year": form.get("year"),
+        "facts": [r for r in rows if r.get("text")],
+        "preparation": {k: v for k in ("study_sessions", "talks", "opinions")
+                        if (v := form.get(k)) is not None},
+    }
+    if form.get("meeting_date"):
+        data["meeting_date"] = form["meeting_date"]
+    if form.get("writer_role"):
+        data["writer"] = {"role": form["writer_role"]}
+    return facts_from_dict(data)
+
+
+def facts_table(facts: UnitFacts) -> pd.DataFrame:
+    """The facts as a table with Chinese column names."""
+    return pd.DataFrame(
+        [{"编号": f.id, "类别": f.category, "内容": f.text, "来源": f.source} for f in facts.facts]
+    )
+
+
+def facts_summary(facts: UnitFacts) -> str:
+    """One line: unit, type, year, number of facts."""
+    return f"{facts.unit} · {facts.meeting_type}材料 · {facts.year}年度 · 事实 {len(facts.facts)} 条"
+
+
+# ------------------------------------------------------------------------------ drafts
+
+def load_saved(store: DraftStore, draft_id: int, version_no: int | None = None) -> tuple[UnitFacts, Draft, int]:
+    """Facts, structured draft and version number of a saved draft version (latest by default)."""
+    record = store.get_draft(draft_id)
+    version = store.get_version(draft_id, version_no)
+    facts = facts_from_dict(json.loads(record.facts_json))
+    return facts, Draft.model_validate_json(version.structured_json), version.version_no
+
+
+def item_label(item_id: str, text: str) -> str:
+    """Short label of a draft item for pickers."""
+    return f"{item_id} · {text[:28]}{'…' if len(text) > 28 else ''}"
+
+
+MARKERS = re.compile(r"【(?:请补充|待核实|待补充)[^】]*】")
+H1_LINE = re.compile(r"^(?:[一二三四五六七八九十]+、|第[一二三四五六七八九十]+部分)")
+H2_LINE = re.compile(r"^[（(][一二三四五六七八九十]+[）)]")
+DRAFT_CSS = """<style>
+.zj-draft{font-family:"Noto Serif CJK SC","FangSong","仿宋",serif;font-size:1.05rem;line-height:1.9;
+  background:#fff;border:1px solid #e5e5e5;border-radius:6px;padding:1.2em 1.6em}
+.zj-draft .t{text-align:center;font-weight:700;font-size:1.3rem;margin:.2em 0 .8em}
+.zj-draft .h1{font-family:"Noto Sans CJK SC","SimHei",sans-serif;font-weight:700;margin-top:.6em}
+.zj-draft .h2{font-weight:700}
+.zj-draft p{margin:0 0 .25em;text-indent:2em}
+.zj-draft .t,.zj-draft .h1,.zj-draft .h2{text-indent:0}
+.zj-draft mark.gap{background:#ffe0b2;border-bottom:2px solid #e65100;padding:0 2px}
+</style>"""
+
+
+def draft_html(markdown: str) -> str:
+    """A draft's text as HTML: title centred, 一、/（一） headings bold, gap markers highlighted."""
+    out = []
+    for i, line in enumerate(ln.strip().lstrip("#").strip() for ln in markdown.splitlines()):
+        if not line:
+            continue
+        body = MARKERS.sub(lambda m: f'<mark class="gap">{m.group(0)}</mark>', html.escape(line))
+        cls = "t" if i == 0 else "h1" if H1_LINE.match(line) else "h2" if H2_LINE.match(line) else ""
+        out.append(f'<p class="{cls}">{body}</p>' if cls else f"<p>{body}</p>")
+    return f'{DRAFT_CSS}<div class="zj-draft">{"".join(out)}</div>'
+
+
+# ------------------------------------------------------------------------------ critique display
+
+HIGHLIGHT_CSS = """<style>
+.zj-doc{font-size:1rem;line-height:1.9;background:#fff;border:1px solid #e5e5e5;border-radius:6px;
+  padding:1em 1.3em;max-height:70vh;overflow-y:auto}
+.zj-doc mark{border-bottom:2px solid;padding:0 1px;color:inherit}
+.zj-doc mark.f-error,.zj-legend .f-error{background:#f8d7da;border-color:#c0392b}
+.zj-doc mark.f-warning,.zj-legend .f-warning{background:#fff3cd;border-color:#b7950b}
+.zj-doc mark.f-suggestion,.zj-legend .f-suggestion{background:#d1ecf1;border-color:#2874a6}
+.zj-legend{font-size:.9rem;margin:.2em 0 .6em}
+.zj-legend span{border-bottom:2px solid;padding:1px 6px;margin-right:.8em;border-radius:2px}
+</style>"""
+
+
+def legend_html() -> str:
+    """Colour legend: 错误 red, 警告 amber, 建议 blue."""
+    spans = "".join(f'<span class="f-{k}">{LEVEL_LABELS[k]}</span>' for k in ("error", "warning", "suggestion"))
+    return f'<div class="zj-legend">图例：{spans}（鼠标停在标记上可看到问题说明）</div>'
+
+
+def highlighted_doc(body_html: str) -> str:
+    """The highlighted draft (from ``rag.critic.render.highlight_html``) with CSS and legend."""
+    return f'{HIGHLIGHT_CSS}{legend_html()}<div class="zj-doc">{body_html}</div>'
+
+
+# ------------------------------------------------------------------------------ evaluation
+
+def datasets_dir() -> Path:
+    """Folder of evaluation datasets (``evals/datasets``; ``ZHAOJING_EVAL_DATASETS`` overrides)."""
+    return Path(os.environ.get(DATASETS_ENV) or EVALS_DIR / "datasets")
+
+
+def load_cases(path: Path) -> list[dict]:
+    """Critique cases (``text`` + ``expected``) from a YAML/JSON dataset; InputError when it has none."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise InputError(f"无法读取评测数据集：{path.name}", f"请检查文件格式（{exc}）") from exc
+    cases = data.get("cases") if isinstance(data, dict) else data
+    if not isinstance(cases, list) or not cases or not all(isinstance(c, dict) and "text" in c for c in cases):
+        raise InputError(f"{path.name} 不是批改评测数据集", "数据集应包含 cases 列表，每条有 id、text 和 expected")
+    return [{**c, "id": str(c.get("id") or f"case-{i}")} for i, c in enumerate(cases, start=1)]
+
+
+def critic_datasets() -> list[Path]:
+    """Dataset files under ``datasets_dir()`` that hold critique cases."""
+    found = []
+    for path in sorted(datasets_dir().glob("*.y*ml")) + sorted(datasets_dir().glob("*.json")):
+        try:
+            load_cases(path)
+        except InputError:
+            continue
+        found.append(path)
+    return found
+
+
+METRIC_COLUMNS = {"precision": "精确率", "recall": "召回率", "f1": "F1", "tp": "命中", "fp": "误报",
+                  "labels": "标注", "found": "已检出"}
+
+
+def metrics_frame(summary: dict) -> pd.DataFrame:
+    """Per-family metrics (from ``rag.evals.critic_quality.summarise``) plus an overall row."""
+    rows = [{"名称": family_label(fam), "规则族": fam, **{label: m.get(key) for key, label in METRIC_COLUMNS.items()}}
+            for fam, m in summary["families"].items()]
+    rows.append({"名称": "全部规则", "规则族": "全部",
+                 **{label: summary["overall"].get(key) for key, label in METRIC_COLUMNS.items()}})
+    return pd.DataFrame(rows)
+
+
+def rates_for_display(frame: pd.DataFrame, signed: list[str] | None = None) -> pd.DataFrame:
+    """Rates as text with two decimals (``+0.05`` for ``signed`` columns) and “—” where undefined."""
+    out = frame.copy()
+    for col in (c for c in frame.columns if any(k in c for k in ("精确率", "召回率", "F1"))):
+        fmt = "{:+.2f}" if col in (signed or []) else "{:.2f}"
+        out[col] = [fmt.format(v) if v is not None and not pd.isna(v) else "—" for v in frame[col]]
+    return out
+
+
+def chart_frame(summary: dict) -> pd.DataFrame:
+    """Long format for the precision/recall bar chart (families with a value only)."""
+    return pd.DataFrame([
+        {"规则族": family_label(fam), "指标": label, "数值": m[key]}
+        for fam, m in summary["families"].items()
+        for key, label in (("precision", "精确率"), ("recall", "召回率"))
+        if m.get(key) is not None
+    ])
+
+
+def compare_frame(a: dict, b: dict) -> pd.DataFrame:
+    """Side-by-side precision/recall/F1 of two runs with deltas (B − A)."""
+    fams = sorted(set(a["families"]) | set(b["families"])) + ["全部"]
+
+    def get(summary: dict, fam: str, key: str) -> float | None:
+        m = summary["overall"] if fam == "全部" else summary["families"].get(fam, {})
+        return m.get(key)
+
+    rows = []
+    for fam in fams:
+        row: dict[str, Any] = {"名称": family_label(fam) if fam != "全部" else "全部规则", "规则族": fam}
+        for key, label in (("precision", "精确率"), ("recall", "召回率"), ("f1", "F1")):
+            va, vb = get(a, fam, key), get(b, fam, key)
+            row[f"{label}(A)"], row[f"{label}(B)"] = va, vb
+            row[f"{label}变化"] = vb - va if va is not None and vb is not None else None
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def eval_report_html(run: dict) -> str:
+    """A self-contained HTML report of one evaluation run."""
+    metrics = metrics_frame(run["summary"]).to_html(index=False, float_format=lambda x: f"{x:.3f}", na_rep="—")
+    cases = pd.DataFrame(run["rows"]).to_html(index=False, na_rep="—")
+    misses = "".join(
+        f"<li><b>{html.escape(r.id)}</b>：漏报 "
+        + ("、".join(html.escape(f"{e['family']}“{e.get('quote') or '全文'}”") for e in r.fn) or "无")
+        + "；误报 " + ("、".join(html.escape(f"{f['rule']}“{f['quote'][:20]}”") for f in r.fp) or "无") + "</li>"
+        for r in run["results"]
+    )
+    return (
+        '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>照镜批改评测报告</title>'
+        "<style>body{font-family:'Noto Sans CJK SC','Microsoft YaHei',sans-serif;max-width:1100px;margin:2em auto}"
+        "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:3px 8px}</style></head><body>"
+        f"<h1>照镜批改评测报告</h1><p>数据集：{html.escape(run['dataset'])}；运行：{html.escape(run['name'])}</p>"
+        f"<h2>各规则族指标</h2>{metrics}<h2>逐条结果</h2>{cases}<h2>漏报与误报</h2><ul>{misses}</ul></body></html>"
+    )
+
+
+def family_label(family: str) -> str:
+    """Chinese name of a rule family (the id when unknown)."""
+    return FAMILY_LABELS.get(family, family)
+
+
+def kind_label(kind: str | None) -> str:
+    """Chinese label of a knowledge-base kind."""
+    return KIND_LABELS.get(kind or "", kind or "未分类")
