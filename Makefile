@@ -25,10 +25,10 @@ run: setup
 
 # 浏览器测试需要 Debian 的 chromium 与 chromium-driver（已安装则跳过）
 browser-deps:
-	@if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then \
-		echo "安装 chromium（浏览器测试用）"; \
+	@if ! command -v chromium >/dev/null 2>&1 || ! fc-list 2>/dev/null | grep -qi "noto sans cjk"; then \
+		echo "安装 chromium 与中文字体（浏览器测试用）"; \
 		if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
-		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium chromium-driver >/dev/null; \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
 	fi
 
 test: install browser-deps
@@ -39,7 +39,7 @@ lint: install
 	$(BIN)/ruff check .
 
 eval: install
-	$(BIN)/zhaojing eval run evals/datasets/critique_dev.yaml
+	$(BIN)/zhaojing eval-critic evals/datasets/critique_dev.yaml
 
 bench: install
 	$(BIN)/python benchmarks/bench_kb.py

@@ -143,6 +143,35 @@ def rules_check() -> None:
     raise typer.Exit(1 if bad else 0)
 
 
+@app.command("eval-critic")
+def eval_critic(
+    dataset: Path = typer.Argument(Path("evals/datasets/critique_dev.yaml"), help="带标注的批改数据集（YAML）"),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="列出漏报和误报"),
+) -> None:
+    """按规则族报告批改器的精确率和召回率。"""
+    from rich.table import Table
+
+    from rag.evals.critic_quality import evaluate_dataset
+
+    summary, results = evaluate_dataset(dataset)
+    table = Table("规则族", "精确率", "召回率", "命中", "误报", "标注数")
+
+    def pct(v):
+        return "—" if v is None else f"{v:.2f}"
+
+    for fam, v in summary["families"].items():
+        table.add_row(fam, pct(v["precision"]), pct(v["recall"]), str(v["tp"]), str(v["fp"]), str(v["labels"]))
+    o = summary["overall"]
+    table.add_row("总体", pct(o["precision"]), pct(o["recall"]), str(o["tp"]), str(o["fp"]), str(o["labels"]))
+    out.print(table)
+    if verbose:
+        for r in results:
+            for f in r.fp:
+                out.print(f"误报 {r.id} {f['rule']} “{f['quote'][:30]}”")
+            for e in r.fn:
+                out.print(f"漏报 {r.id} {e['family']} “{e.get('quote') or ''}”")
+
+
 _mount_kb()
 
 if __name__ == "__main__":  # pragma: no cover

@@ -90,3 +90,20 @@ def summarise(results: list[CaseResult], cases: list[dict]) -> dict:
     overall = {"tp": tp, "fp": fp, "labels": labels, "found": found, "precision": p, "recall": rec,
                "f1": 2 * p * rec / (p + rec) if p + rec else 0.0}
     return {"families": table, "overall": overall}
+
+
+def evaluate_dataset(path, progress=None) -> tuple[dict, list[CaseResult]]:
+    """Run the critic (without the knowledge base) over a labelled YAML dataset and score it."""
+    import yaml
+
+    from rag.critic.engine import critique
+
+    with open(path, encoding="utf-8") as fh:
+        cases = yaml.safe_load(fh)
+    results = []
+    for i, case in enumerate(cases):
+        report = critique(case["text"], year=case.get("year"), meeting_type=case.get("meeting_type"))
+        results.append(match_case(case, [f.model_dump() for f in report.findings]))
+        if progress:
+            progress(i + 1, len(cases))
+    return summarise(results, cases), results
