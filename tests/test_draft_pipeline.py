@@ -1,0 +1,101 @@
+"""Drafting pipeline with the fake model: what is sent, what is kept, the guard, revisions."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.critic.engine import critique
+from rag.draft.facts import load_facts
+from rag.draft.pipeline import apply_instruction, deadline, draft_from_facts, plan, resolve_frame, target_of
+from rag.draft.render import to_markdown
+from rag.errors import InputError, LLMError
+from rag.llm.fake import FakeChatModel
+
+P1 = {"items": [{"fact_ids": ["F1"], "summary": "对群众文化需求回应不精准",
+                 "instance": "2025年送戏下乡演出48场，其中19场安排在农忙时节，观众不足30人，另有3场被取消",
+                 "reflection": "反映出班子对群众需求了解不深"}]}
+P2 = {"items": [{"fact_ids": ["F2", "F99"], "summary": "对下属公司监督缺位",
+                 "instance": "2025年5月县委第三巡察组反馈，下属文旅公司2项景区维护工程没有经过集体研究",
+                 "reflection": "管党治党责任没有压实"}]}
+CAUSES = {"items": [{"problem_ids": ["P3"], "dimension": "宗旨意识", "text": "送戏下乡排期没有问群众，根子在把完成场次当成目标"},
+                    {"problem_ids": ["P5"], "dimension": "纪律规矩意识", "text": "对三重一大事项监督缺位，纪律规矩意识不强"}]}
+MEASURES = {"items": [{"problem_ids": ["P3"], "action": "调整送戏下乡排期，事先征求乡镇意见", "result": "每季度征求意见1次",
+                       "owner": "分管副局长牵头"},
+                      {"problem_ids": ["P5"], "action": "建立下属公司三重一大事项报备制度", "result": "形成报备清单", "owner": ""}]}
+
+
+@pytest.fixture
+def facts():
+    return load_facts("examples/facts/mini.yaml")
+
+
+def _model():
+    return FakeChatModel(strict=True).queue(P1, P2, CAUSES, MEASURES)
+
+
+def test_plan_uses_hints_and_sets_special_facts_aside(facts):
+    by_aspect, special = plan(facts, resolve_frame(facts))
+    assert [f.id for f in by_aspect["在敬畏人民、敬畏组织、敬畏法纪上带头"]] == ["F1"]
+    assert [f.id for f in by_aspect["在坚决扛起管党治党责任上带头"]] == ["F2"]
+    assert [f.id for f in special["rectification"]] == ["F3"]
+    assert [f.id for f in special["case"]] == ["F4"]
+
+
+def test_draft_structure_guard_and_gaps(facts):
+    model, events = _model(), []
+    draft = draft_from_facts(facts, model, on_event=lambda k, p: events.append(k))
+    text = to_markdown(draft)
+    # only the two aspects with facts were sent to the model, plus causes and measures
+    assert len(model.history) == 4
+    assert "F1" in model.history[0][-1].content and "F2" not in model.history[0][-1].content
+    # the unsupported "3场" was replaced and recorded; supported numbers stay
+    assert [e.token for e in draft.guard_events] == ["3场"]
+    assert "【待核实】" in text and "48场" in text and "另有3场" not in text
+    # aspects without facts became visible gaps, in frame order
+    assert len([it for it in draft.part("problems").items if it.gap]) == 3
+    assert text.index("上年度民主生活会整改落实情况") < text.index("存在的问题") < text.index("反面典型案例剖析")
+    # invalid fact ids are dropped; deadlines derive from the meeting date (2026-01-15)
+    assert draft.part("problems").items[4].fact_ids == ["F2"]
+    assert "2026年2月底前" in text and "2026年3月底前" in text
+    assert draft.part("measures").items[1].to_confirm[1] == "班子主要负责同志牵头、办公室具体落实"
+    assert {"status", "token", "part", "done"} <= set(events)
+    assert draft.stats["fact_coverage"] == 1.0 and draft.stats["llm_calls"] == 4
+
+
+def test_generated_draft_passes_critic_grounding(facts):
+    draft = draft_from_facts(facts, _model())
+    report = critique(to_markdown(draft), year=2025, meeting_type="班子", known_text=facts.known_text())
+    assert not [f for f in report.findings if f.rule == "grounding.unsupported"]
+    errors = [f for f in report.findings if f.level == "error"]
+    assert all(f.rule == "placeholder.unfilled" and f.quote.startswith("【") for f in errors)
+
+
+def test_garbage_twice_raises_chinese_error(facts):
+    model = FakeChatModel(strict=True).queue("不是JSON", "还是不是")
+    with pytest.raises(LLMError) as exc:
+        draft_from_facts(facts, model)
+    assert "无法解析" in exc.value.message
+
+
+def test_revision_instruction_targets_one_item(facts):
+    draft = draft_from_facts(facts, _model())
+    target = target_of("第二个问题再具体一些", draft)
+    assert target is not None and target.text.startswith("对下属公司监督缺位")
+    model = FakeChatModel(strict=True).queue({"text": "下属文旅公司2项景区维护工程未经集体研究，另涉及99万元"})
+    new = apply_instruction(draft, "第二个问题再具体一些", facts, model)
+    assert "再具体一些" in model.history[0][-1].content
+    changed = new.item(target.id).text
+    assert "2项景区维护工程" in changed and "99万元" not in changed and "【待核实】" in changed
+    assert draft.item(target.id).text != changed  # the earlier version is untouched
+
+
+def test_empty_instruction_is_a_clear_error(facts):
+    draft = draft_from_facts(facts, _model())
+    with pytest.raises(InputError):
+        apply_instruction(draft, "  ", facts, FakeChatModel())
+
+
+def test_deadline_rolls_over_year():
+    import datetime as dt
+
+    assert deadline(dt.date(2026, 11, 20), 3) == "2027年2月底前"

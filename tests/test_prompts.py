@@ -1,0 +1,44 @@
+"""Every prompt file renders with its variables; undefined variables fail loudly (StrictUndefined)."""
+
+import pytest
+from jinja2 import UndefinedError
+
+from rag.draft import prompting
+
+FACTS = [{"id": "F1", "text": "2025年缺课2次", "source": "考勤"}]
+PROBLEMS = [{"id": "P1", "summary": "学习不扎实"}]
+VARIABLES = {
+    "system": {"meeting_type": "个人"},
+    "problems": dict(unit="某局", meeting_type="班子", role="", year=2025, aspect="在固本培元、增强党性上带头",
+                     facts=FACTS, requirements=["要求一"], feedback=None, instruction=None, max_items=2),
+    "causes": dict(unit="某局", meeting_type="班子", year=2025, problems=PROBLEMS, dimensions=["党性修养"],
+                   feedback="缺少思想根源", instruction=None),
+    "measures": dict(unit="某局", meeting_type="个人", year=2025, problems=PROBLEMS, feedback=None, instruction="更具体"),
+    "revise": dict(part_label="存在的问题", text="学习不扎实", facts=FACTS, instruction="再具体一些"),
+    "naive": dict(unit="某局", meeting_type="班子", year=2025, frame_name="五个带头", aspects=["甲", "乙"],
+                  facts=FACTS, passages=["资料"]),
+}
+
+
+def test_every_prompt_has_variables():
+    assert set(prompting.prompt_names()) == set(VARIABLES)
+
+
+@pytest.mark.parametrize("name", sorted(VARIABLES))
+def test_prompt_renders(name):
+    text = prompting.render(name, **VARIABLES[name])
+    assert len(text) > 20
+    for value in VARIABLES[name].values():
+        if isinstance(value, str) and value and name != "system":
+            assert value in text or value in ("班子", "个人")
+
+
+def test_missing_variable_fails():
+    with pytest.raises(UndefinedError):
+        prompting.render("problems", unit="某局")
+
+
+def test_sandbox_blocks_unsafe_attribute_access():
+    env = prompting.environment()
+    with pytest.raises(Exception):  # noqa: B017 - SecurityError from the sandbox
+        env.from_string("{{ x.__class__.__mro__[1].__subclasses__() }}").render(x="")
