@@ -77,7 +77,8 @@ def call_slots(run: Run, step: str, schema: type[BaseModel], **variables) -> Bas
 
     msgs = prompting.messages(step, meeting_type=run.facts.meeting_type, **variables)
     json_schema = schema.model_json_schema()
-    kwargs = {"json_schema": json_schema} if isinstance(run.model, ChatLlamaCpp) else {}
+    # slots are short: cap the length so a drifting small model cannot run for minutes
+    kwargs = {"json_schema": json_schema, "max_tokens": 512} if isinstance(run.model, ChatLlamaCpp) else {}
     convo = _with_instruction(msgs, json_schema)
     last: Exception | None = None
     for _ in range(2):
