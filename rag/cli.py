@@ -143,6 +143,54 @@ def rules_check() -> None:
     raise typer.Exit(1 if bad else 0)
 
 
+@app.command()
+def draft(
+    facts_file: Path = typer.Argument(..., help="事实文件（YAML 或 JSON），格式见 examples/facts/"),
+    output: Path = typer.Option(None, "-o", "--output", help="把草稿写入 .md 文件"),
+    docx: Path = typer.Option(None, "--docx", help="同时导出公文格式的 .docx"),
+    model: str = typer.Option(None, "--model", help="模型后端：embedded | openai | fake（默认取配置）"),
+    no_kb: bool = typer.Option(False, "--no-kb", help="不检索知识库"),
+) -> None:
+    """根据事实起草对照检查材料（只用提供的事实，缺事实处标注待补充）。"""
+    from rich.progress import Progress, SpinnerColumn, TextColumn
+
+    from rag.config import get_settings
+    from rag.draft.facts import load_facts
+    from rag.draft.pipeline import draft_from_facts
+    from rag.draft.render import to_markdown
+    from rag.llm import get_chat_model
+
+    try:
+        facts = load_facts(facts_file)
+        settings = get_settings().model_copy(update={"llm": model}) if model else get_settings()
+        chat = get_chat_model(settings)
+        kb = None
+        if not no_kb:
+            from rag.kb.store import get_kb
+
+            kb = get_kb()
+        with Progress(SpinnerColumn(), TextColumn("{task.description}"), console=console) as bar:
+            task = bar.add_task("准备起草", total=None)
+            result = draft_from_facts(facts, chat, kb=kb, on_event=lambda kind, payload: bar.update(
+                task, description=str(payload)) if kind == "status" else None)
+    except ZhaojingError as exc:
+        fail(exc)
+    text = to_markdown(result)
+    if output:
+        output.write_text(text, encoding="utf-8")
+        console.print(f"已写入 {output}")
+    else:
+        out.print(text, markup=False, highlight=False, soft_wrap=True)
+    if docx:
+        from rag.docx_io import draft_to_docx
+
+        docx.write_bytes(draft_to_docx(result.title, text))
+        console.print(f"已导出 {docx}")
+    s = result.stats
+    console.print(f"用时 {s['seconds']} 秒，调用模型 {s['llm_calls']} 次，事实使用率 {s['fact_coverage']:.0%}，"
+                  f"待补充 {s['gaps']} 处，拦截无依据内容 {s['guard_events']} 处。请逐项确认措施中的时限和责任人。")
+
+
 @app.command("eval-critic")
 def eval_critic(
     dataset: Path = typer.Argument(Path("evals/datasets/critique_dev.yaml"), help="带标注的批改数据集（YAML）"),
