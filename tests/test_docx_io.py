@@ -11,6 +11,7 @@ from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.oxml.ns import qn
 from docx.shared import Pt
 from lxml import etree
+from samples import WEAK
 
 from rag.critic.api import critique_many
 from rag.critic.model import Finding
@@ -30,15 +31,6 @@ DRAFT_MD = f"""# {TITLE}
 1.由分管副局长牵头，重新编排送戏下乡计划，**形成排期清单**，2026年2月底前完成。
 """
 
-WEAK = (
-    "某局领导班子2025年度民主生活会对照检查材料\n"
-    "一、存在的问题\n"
-    "一是学习不够深入系统，思想认识不到位，工作作风不够扎实。有时对群众诉求回应不及时。\n"
-    "二、原因分析\n"
-    "理想信念有所松懈、宗旨意识有所淡化、党性修养有所放松。\n"
-    "三、整改措施\n"
-    "进一步加强学习，切实提高能力。"
-)
 
 
 def _open(data: bytes) -> docx.document.Document:
