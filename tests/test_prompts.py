@@ -17,6 +17,7 @@ VARIABLES = {
     "revise": dict(part_label="存在的问题", text="学习不扎实", facts=FACTS, instruction="再具体一些"),
     "naive": dict(unit="某局", meeting_type="班子", year=2025, frame_name="五个带头", aspects=["甲", "乙"],
                   facts=FACTS, passages=["资料"]),
+    "judge": dict(meeting_type="支部", year=2024, draft="一、存在的问题……", rubric=[{"id": "R1", "question": "是否具体？"}]),
 }
 
 
