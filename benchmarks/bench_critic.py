@@ -5,6 +5,7 @@ Prints p50/p95 latency per draft and batch throughput (drafts per second). No as
 
 from __future__ import annotations
 
+import os
 import random
 import statistics
 import time
@@ -41,14 +42,19 @@ def main() -> None:
         joined.append(clean(text))
     build = time.perf_counter() - t0
     quotes = quote_checker("\n".join(joined))
+    t = time.perf_counter()
+    critique(draft, corpus=index, quote_sources=quotes)
+    cold = (time.perf_counter() - t) * 1000
     times = []
-    for _ in range(15):
+    for _ in range(30):
         t = time.perf_counter()
         critique(draft, corpus=index, quote_sources=quotes)
         times.append((time.perf_counter() - t) * 1000)
     times.sort()
     print(f"draft: {len(clean(draft))} 字, reference index: {len(index)} chunks (built in {build:.1f} s, one-time)")
-    print(f"latency p50 {statistics.median(times):.1f} ms, p95 {times[int(len(times) * 0.95) - 1]:.1f} ms")
+    print(f"first call (loads rules, lexicons, frames) {cold:.1f} ms")
+    print(f"latency p50 {statistics.median(times):.1f} ms, p95 {times[int(len(times) * 0.95) - 1]:.1f} ms "
+          f"({len(times)} runs; load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores)")
     texts = [c["text"] for c in cases]
     t = time.perf_counter()
     for text in texts * 3:

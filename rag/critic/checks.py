@@ -9,12 +9,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from rag.critic import predicates
 from rag.critic.lexicon import Lexicon, _term, lexicon_of, raw_entries
 from rag.critic.model import Finding, Rule
 from rag.critic.parse import MAIN_PARTS, Item, ParsedDraft, Part
-from rag.critic.similarity import ShingleIndex, clean
+from rag.critic.similarity import Match, ShingleIndex, clean
 from rag.frames import Frame, load_frames
 
 
@@ -71,23 +72,15 @@ def _items(rule: Rule, doc: ParsedDraft) -> list[Item]:
     return out
 
 
-def _item_at(doc: ParsedDraft, pos: int) -> Item | None:
-    for part in doc.parts:
-        for it in part.items:
-            if it.start <= pos < it.end:
-                return it
-    return None
-
-
 def _unless(rule: Rule, doc: ParsedDraft, start: int, end: int) -> bool:
     """True when one of the rule's ``unless`` predicates holds for the hit's sentence or item."""
     for cond in rule.params.get("unless", []):
         where, _, name = cond.rpartition(":")
         if where == "item":
-            it = _item_at(doc, start)
-            text = it.text if it else doc.norm[slice(*predicates.sentence_around(doc.norm, start, end))]
+            it = doc.item_at(start)
+            text = it.text if it else doc.norm[slice(*doc.sentence_at(start, end))]
         else:
-            a, b = predicates.sentence_around(doc.norm, start, end)
+            a, b = doc.sentence_at(start, end)
             text = doc.norm[a:start] + doc.norm[end:b]
         if predicates.check(name, text):
             return True
@@ -100,10 +93,15 @@ def _lexicon(rule: Rule) -> Lexicon:
     return lexicon_of(rule.params.get("lexicon", rule.id), rule.params.get("terms"))
 
 
+@lru_cache(maxsize=512)
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
 def _regex_hits(rule: Rule, text: str) -> Iterator[tuple[int, int, str]]:
-    excl = [re.compile(p) for p in rule.params.get("exclude", [])]
+    excl = [_compiled(p) for p in rule.params.get("exclude", [])]
     for pat in rule.params.get("patterns", []):
-        for m in re.finditer(pat, text):
+        for m in _compiled(pat).finditer(text):
             a, b = m.span(m.lastindex or 0) if rule.params.get("group") else m.span()
             if a == b:
                 continue
@@ -160,12 +158,19 @@ def _linked_ok(rule: Rule, ctx: Context, a: int, b: int) -> bool:
     return _shared_grams(unit, problems) >= int(rule.params.get("min_shared", 4))
 
 
-def _shared_grams(a: str, b: str, k: int = 4) -> int:
-    """Distinct CJK k-grams two texts share (digits and punctuation ignored)."""
-    ca, cb = re.sub(r"[^\u4e00-\u9fff]", "", a), re.sub(r"[^\u4e00-\u9fff]", "", b)
-    ga = {ca[i:i + k] for i in range(len(ca) - k + 1)}
-    gb = {cb[i:i + k] for i in range(len(cb) - k + 1)}
-    return len(ga & gb)
+_NON_CJK = re.compile(r"[^\u4e00-\u9fff]")
+
+
+def cjk_grams(text: str, k: int = 4) -> set[str]:
+    """Distinct CJK k-grams of a text (digits and punctuation ignored)."""
+    c = _NON_CJK.sub("", text)
+    return {c[i:i + k] for i in range(len(c) - k + 1)}
+
+
+def _shared_grams(a: str, b: str | set[str], k: int = 4) -> int:
+    """Distinct CJK k-grams two texts share; ``b`` may be a precomputed gram set."""
+    gb = b if isinstance(b, set) else cjk_grams(b, k)
+    return len(cjk_grams(a, k) & gb)
 
 
 # --------------------------------------------------------------------------- requirements
@@ -393,19 +398,23 @@ def check_validity(rule: Rule, ctx: Context) -> list[Finding]:
     """Formulations valid only in a window of 年度 years (``outdated`` lexicon entries)."""
     if ctx.year is None:
         return []
-    entries = raw_entries(rule.params.get("lexicon", "outdated"))
     text, out = ctx.doc.norm, []
-    for e in entries:
+    for e, lex in _validity_entries(rule.params.get("lexicon", "outdated")):
         lo, hi = e.get("valid_from"), e.get("valid_to")
         if not ((hi is not None and ctx.year > int(hi)) or (lo is not None and ctx.year < int(lo))):
             continue
-        lex = Lexicon("outdated", [_term(e)])
         for h in lex.find(text):
             if _validity_context_ok(e, text, h.start, h.end):
                 msg = e.get("message") or ""
                 rep = e.get("replacement")
                 out.append(make(rule, ctx, h.start, h.end, msg + (f"（可改为：{rep}）" if rep else "")))
     return out
+
+
+@lru_cache(maxsize=16)
+def _validity_entries(name: str) -> tuple[tuple[dict, Lexicon], ...]:
+    """Each entry of a validity lexicon with its compiled one-term automaton."""
+    return tuple((e, Lexicon(name, [_term(e)])) for e in raw_entries(name))
 
 
 def _validity_context_ok(entry: dict, text: str, start: int, end: int) -> bool:
@@ -434,10 +443,8 @@ def _edit_distance(a: str, b: str, cap: int = 3) -> int:
 def check_formulation(rule: Rule, ctx: Context) -> list[Finding]:
     """Known wrong variants of fixed formulations, plus near-misses (edit distance 1–2) of long ones."""
     text, out, seen = ctx.doc.norm, [], set()
-    entries = raw_entries(rule.params.get("lexicon", "formulation"))
-    corrects = [e["correct"] for e in entries]
-    terms = [{"term": w, "replacement": e["correct"]} for e in entries for w in e.get("wrong", [])]
-    for h in lexicon_of("formulation_wrong", terms).find(text):
+    corrects, wrong = _formulation_data(rule.params.get("lexicon", "formulation"))
+    for h in wrong.find(text):
         if _inside_correct(text, h.start, h.end, corrects):
             continue
         seen.update(range(h.start, h.end))
@@ -445,6 +452,14 @@ def check_formulation(rule: Rule, ctx: Context) -> list[Finding]:
     for correct in corrects:
         out += _near_misses(rule, ctx, text, correct, corrects, seen)
     return out
+
+
+@lru_cache(maxsize=16)
+def _formulation_data(name: str) -> tuple[list[str], Lexicon]:
+    """The correct forms of a formulation lexicon and an automaton of their known wrong variants."""
+    entries = raw_entries(name)
+    terms = [{"term": w, "replacement": e["correct"]} for e in entries for w in e.get("wrong", [])]
+    return [e["correct"] for e in entries], Lexicon("formulation_wrong", [_term(t) for t in terms])
 
 
 def _inside_correct(text: str, start: int, end: int, corrects: list[str]) -> bool:
@@ -492,13 +507,31 @@ def check_similarity(rule: Rule, ctx: Context) -> list[Finding]:
     for a, b in ctx.doc.paragraphs:
         if b - a < int(rule.params.get("min_chars", 40)):
             continue
-        exclude = {k for k in index._items if k.startswith(ctx.batch_key + "#")} if ctx.batch_key else None
-        m = index.best(ctx.doc.norm[a:b], exclude=exclude)
+        m = _best_match(ctx, index, a, b)
         if m is None or m.score < thr or (kinds and m.meta.get("kind") not in kinds):
             continue
         src = m.meta.get("title") or m.meta.get("source") or m.key
         out.append(make(rule, ctx, a, min(b, a + 40), f"与《{src}》相似度 {m.score:.0%}", quote_max=40))
     return out
+
+
+def _best_match(ctx: Context, index: ShingleIndex, a: int, b: int) -> Match | None:
+    """``index.best`` for a paragraph, computed once per draft and shared by every similarity rule."""
+    cache = ctx.extras.setdefault("similarity", {})
+    key = (id(index), a, b)
+    if key not in cache:
+        exclude = _own_keys(ctx, index) if ctx.batch_key else None
+        cache[key] = index.best(ctx.doc.norm[a:b], exclude=exclude)
+    return cache[key]
+
+
+def _own_keys(ctx: Context, index: ShingleIndex) -> set[str]:
+    """Keys of the draft's own paragraphs in a batch index (a draft is never its own duplicate)."""
+    cache = ctx.extras.setdefault("own_keys", {})
+    if id(index) not in cache:
+        prefix = ctx.batch_key + "#"
+        cache[id(index)] = {k for k in index._items if k.startswith(prefix)}
+    return cache[id(index)]
 
 
 def check_linkage(rule: Rule, ctx: Context) -> list[Finding]:
@@ -509,6 +542,7 @@ def check_linkage(rule: Rule, ctx: Context) -> list[Finding]:
         return []
     out = []
     min_shared = int(rule.params.get("min_shared", 1))
+    measure_grams = cjk_grams(measures, 3)
     for part in doc.parts_of("problems"):
         groups: dict[str, list[Item]] = {}
         for it in part.items:
@@ -517,7 +551,7 @@ def check_linkage(rule: Rule, ctx: Context) -> list[Finding]:
             text = "".join(it.text for it in items)
             if len(clean(text)) < int(rule.params.get("min_chars", 20)):
                 continue
-            if max((_shared_grams(it.text, measures, 3) for it in items), default=0) < min_shared:
+            if max((_shared_grams(it.text, measure_grams, 3) for it in items), default=0) < min_shared:
                 out.append(make(rule, ctx, items[0].start, min(items[0].end, items[0].start + 30)))
     return out
 

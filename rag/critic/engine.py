@@ -17,6 +17,7 @@ from rag.errors import InputError
 from rag.frames import Frame, get_frame, load_frames, select_frame
 
 MAX_CHARS = 300_000
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # control characters other than \t \n \r
 LEVEL_PENALTY = {"error": 8, "warning": 3, "suggestion": 1}
 
 
@@ -61,7 +62,7 @@ def check_text(text: object) -> str:
         raise InputError("草稿是空的", "请粘贴或上传要批改的材料")
     if len(text) > MAX_CHARS:
         raise InputError(f"草稿过长（{len(text):,} 字符，上限 {MAX_CHARS:,}）", "请拆分后分别批改，或只粘贴需要批改的部分")
-    controls = sum(1 for ch in text if ord(ch) < 32 and ch not in "\n\r\t")
+    controls = len(_CONTROL.findall(text))
     if controls > max(10, len(text) // 50) or "\x00" in text:
         raise InputError("内容看起来不是文本（含有大量控制字符）", "请确认文件格式，.docx 请用上传功能而不是直接粘贴二进制内容")
     return text

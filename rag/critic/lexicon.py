@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -104,17 +105,39 @@ def load_lexicon(name: str, folder: Path = LEXICON_DIR) -> Lexicon:
     return Lexicon(name, [_term(e) for e in entries if not isinstance(e, dict) or e.get("term")])
 
 
+_INLINE_CACHE: dict[str, Lexicon] = {}
+_INLINE_CACHE_MAX = 256
+
+
 def lexicon_of(name: str, inline: list | None = None) -> Lexicon:
-    """A named lexicon from the data folder, or an inline term list."""
-    if inline:
-        return Lexicon(name, [_term(e) for e in inline])
-    return load_lexicon(name)
+    """A named lexicon from the data folder, or an inline term list (compiled once per distinct list)."""
+    if not inline:
+        return load_lexicon(name)
+    key = name + "\x00" + json.dumps(inline, ensure_ascii=False, sort_keys=True, default=str)
+    lex = _INLINE_CACHE.get(key)
+    if lex is None:
+        if len(_INLINE_CACHE) >= _INLINE_CACHE_MAX:
+            _INLINE_CACHE.clear()
+        lex = _INLINE_CACHE[key] = Lexicon(name, [_term(e) for e in inline])
+    return lex
+
+
+@lru_cache(maxsize=64)
+def _raw_entries(name: str, folder: Path) -> tuple[dict, ...]:
+    path = folder / f"{name}.yaml"
+    if not path.exists():
+        return ()
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return tuple(data.get("entries") or [])
 
 
 def raw_entries(name: str, folder: Path = LEXICON_DIR) -> list[dict]:
-    """The raw ``entries`` list of a structured lexicon file (formulation, outdated)."""
-    path = folder / f"{name}.yaml"
-    if not path.exists():
-        return []
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    return list(data.get("entries") or [])
+    """The raw ``entries`` list of a structured lexicon file (formulation, outdated); read once, cached."""
+    return list(_raw_entries(name, folder))
+
+
+def clear_caches() -> None:
+    """Forget every loaded lexicon (after editing lexicon files in a running process)."""
+    load_lexicon.cache_clear()
+    _raw_entries.cache_clear()
+    _INLINE_CACHE.clear()

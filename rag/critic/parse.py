@@ -8,6 +8,7 @@ an index map so that every offset we report points into the text the user gave.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass, field
 
 CN_NUM = "一二三四五六七八九十"
@@ -20,6 +21,7 @@ HEADING_PATTERNS: list[tuple[int, re.Pattern[str]]] = [
     (3, re.compile(r"^\s*(\d{1,2})(?:[.．、](?!\d)|\s)")),
     (4, re.compile(r"^\s*[（(](\d{1,2})[）)]")),
 ]
+SENTENCE = re.compile(r"[^。！？；\n]+[。！？；]?")  # also in predicates.sentence_around
 INLINE_ITEM = re.compile(rf"(?:^|(?<=[。；;！？：:\s]))([{CN_NUM}]是)")
 
 PART_KEYWORDS: list[tuple[str, tuple[str, ...]]] = [
@@ -83,6 +85,7 @@ class ParsedDraft:
     headings: list[Heading]
     parts: list[Part]
     paragraphs: list[tuple[int, int]]
+    _memo: dict = field(default_factory=dict, repr=False, compare=False)
 
     def to_original(self, start: int, end: int) -> tuple[int, int]:
         """Map a [start, end) span of the normalised text to the original text."""
@@ -106,6 +109,26 @@ class ParsedDraft:
             if p.start <= pos < p.end:
                 return p.kind
         return "other"
+
+    def item_at(self, pos: int) -> Item | None:
+        """The item containing a normalised offset (items never overlap), found by bisection."""
+        if "items" not in self._memo:
+            items = sorted((it for p in self.parts for it in p.items), key=lambda it: it.start)
+            self._memo["items"] = ([it.start for it in items], items)
+        starts, items = self._memo["items"]
+        i = bisect_right(starts, pos) - 1
+        return items[i] if i >= 0 and pos < items[i].end else None
+
+    def sentence_at(self, start: int, end: int) -> tuple[int, int]:
+        """The sentence of ``norm`` containing [start, end) (same result as ``predicates.sentence_around``)."""
+        if "sentences" not in self._memo:
+            spans = [m.span() for m in SENTENCE.finditer(self.norm)]
+            self._memo["sentences"] = ([a for a, _ in spans], spans)
+        starts, spans = self._memo["sentences"]
+        i = bisect_right(starts, start) - 1
+        if i >= 0 and start < spans[i][1]:
+            return spans[i][0], max(spans[i][1], end)
+        return start, end
 
     def part_text(self, *kinds: str) -> str:
         """Concatenated normalised text of the given part kinds."""
@@ -143,9 +166,8 @@ def normalise(text: str) -> tuple[str, list[int]]:
     pos, skip = 0, 0
     for i, line in enumerate(lines):
         raw = line[:-1] if line.endswith("\r") else line
-        for j in range(skip, len(raw)):
-            out.append(raw[j])
-            index.append(pos + j)
+        out.extend(raw[skip:])
+        index.extend(range(pos + skip, pos + len(raw)))
         line_end = pos + len(line)
         pos = line_end + 1
         if i == len(lines) - 1:
