@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic_core import PydanticCustomError
 
 from rag.errors import InputError
+from rag.redact import register_names
 
 __all__ = [
     "CATEGORIES",
@@ -156,6 +157,12 @@ class UnitFacts(_Model):
             raise PydanticCustomError(
                 "zj_writer_required", "材料类型为“个人”时必须填写撰写人（writer）及其职务"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _register_for_redaction(self) -> UnitFacts:
+        """Remember the writer's and the facts' people names so remote model calls redact them."""
+        register_names(self.people_names())
         return self
 
     def fact(self, fact_id: str) -> Fact | None:

@@ -87,7 +87,12 @@ def _openai_model(settings: Settings, overrides: dict[str, Any]) -> BaseChatMode
         "timeout": settings.llm_timeout,
         "max_retries": OPENAI_MAX_RETRIES,
     }
-    return ChatOpenAI(**{**params, **overrides})
+    model = ChatOpenAI(**{**params, **overrides})
+    if settings.redact_remote and settings.is_remote:  # personal data never leaves the machine (rag.redact)
+        from rag.llm.redacting import RedactingChatModel
+
+        return RedactingChatModel(inner=model)
+    return model
 
 
 # -- plain text ----------------------------------------------------------------------------------
