@@ -178,6 +178,7 @@ def test_get_chat_model_openai(monkeypatch):
     monkeypatch.setenv("ZHAOJING_LLM", "openai")
     monkeypatch.setenv("OPENAI_BASE_URL", "https://api.example.com/v1")
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    monkeypatch.setenv("ZHAOJING_REDACT_REMOTE", "false")  # the redacting wrapper is tested in test_redact.py
     get_settings.cache_clear()
     model = get_chat_model(temperature=0.1)
     assert isinstance(model, ChatOpenAI)
