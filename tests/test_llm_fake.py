@@ -89,18 +89,31 @@ def test_invoke_text_and_stream_text():
     assert "".join(stream_text(model, [HumanMessage(content="问")])) == "流式答案"
 
 
-def test_empty_answers_raise_llm_error():
-    model = FakeChatModel().queue("", "")
-    with pytest.raises(LLMError, match="空内容"):
+def test_empty_answer_is_asked_again_once_then_raises():
+    model = FakeChatModel().queue("", "第二次才答")
+    assert invoke_text(model, "问") == "第二次才答"
+    model = FakeChatModel().queue("", " ", "", "")
+    with pytest.raises(LLMError, match="空内容") as info:
         invoke_text(model, "问")
+    assert "已重新请求 1 次" in info.value.message
     with pytest.raises(LLMError, match="空内容"):
         list(stream_text(model, "问"))
+    assert len(model.history) == 4 and model.responses == []
 
 
-def test_transport_errors_in_fake_are_mapped():
-    model = FakeChatModel().queue(TimeoutError("slow"), ConnectionResetError("reset"))
-    with pytest.raises(LLMError, match="超时"):
+@pytest.fixture
+def fast_retries(monkeypatch):
+    monkeypatch.setenv("ZHAOJING_LLM_RETRY_BASE", "0.001")
+
+
+def test_transport_errors_in_fake_are_retried_then_mapped(fast_retries):
+    model = FakeChatModel().queue(TimeoutError("slow"), TimeoutError("slow"), TimeoutError("slow"))
+    with pytest.raises(LLMError, match="超时") as info:
         invoke_text(model, "问")
+    assert "已自动重试 2 次" in info.value.message and len(model.history) == 3
+    model = FakeChatModel().queue(ConnectionResetError("reset"), "恢复了")
+    assert "".join(stream_text(model, "问")) == "恢复了"
+    model = FakeChatModel().queue(*[ConnectionResetError("reset")] * 3)
     with pytest.raises(LLMError, match="无法连接"):
         list(stream_text(model, "问"))
 
@@ -184,7 +197,7 @@ def test_get_chat_model_openai(monkeypatch):
     assert isinstance(model, ChatOpenAI)
     assert model.model_name == "gpt-4o-mini"
     assert model.openai_api_base == "https://api.example.com/v1"
-    assert model.max_retries == 2 and model.request_timeout == 120.0 and model.temperature == 0.1
+    assert model.max_retries == 0 and model.request_timeout == 120.0 and model.temperature == 0.1
 
 
 def test_get_chat_model_openai_uses_settings_model():

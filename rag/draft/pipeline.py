@@ -13,7 +13,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from langchain_core.language_models import BaseChatModel
 from pydantic import BaseModel
@@ -36,6 +36,7 @@ from rag.draft.schemas import (
 )
 from rag.errors import InputError, LLMError
 from rag.frames import Aspect, Frame, get_frame, select_frame
+from rag.llm import CallStats, structured_call
 
 DIMENSIONS = ["理想信念", "宗旨意识", "党性修养", "政绩观", "纪律规矩意识", "担当精神"]
 GAP = "【请补充：{what}】"
@@ -43,6 +44,7 @@ UNVERIFIED = "【待核实】"
 SPECIAL = {"上年度整改": "rectification", "典型案例": "case"}
 MAX_FACTS_PER_ASPECT = 4
 Event = Callable[[str, Any], None]
+T = TypeVar("T", bound=BaseModel)
 
 
 @dataclass
@@ -55,50 +57,56 @@ class Run:
     kb: Any = None
     on_event: Event | None = None
     known: str = ""
-    calls: int = 0
-    tokens: int = 0
-    first_token: float | None = None
+    stats: CallStats = field(default_factory=CallStats)
     started: float = field(default_factory=time.perf_counter)
     citations: list[Citation] = field(default_factory=list)
     guard_events: list[GuardEvent] = field(default_factory=list)
 
+    @property
+    def calls(self) -> int:
+        """Requests sent to the model (retries and re-asks included)."""
+        return self.stats.requests
+
+    @property
+    def tokens(self) -> int:
+        """Prompt plus completion tokens reported by the model."""
+        return self.stats.tokens
+
+    @property
+    def first_token(self) -> float | None:
+        """Seconds from the start of the run to the first streamed text piece."""
+        at = self.stats.first_token_at
+        return None if at is None else at - self.started
+
     def emit(self, kind: str, payload: Any) -> None:
-        if kind == "token" and self.first_token is None:
-            self.first_token = time.perf_counter() - self.started
         if self.on_event:
             self.on_event(kind, payload)
 
 
+class DraftInterrupted(LLMError):
+    """A model call failed mid-draft. ``partial`` is the draft so far: every item that was not
+    written is a visible 【未生成：…】 gap marker, so the caller can save it and nothing is lost."""
+
+    def __init__(self, cause: LLMError, partial: Draft, step: str) -> None:
+        super().__init__(
+            f"起草在“{step}”这一步中断：{cause.message}",
+            f"已写好的部分已保留，没写完的条目标注了【未生成】；{cause.hint}",
+        )
+        self.cause, self.partial, self.step = cause, partial, step
+
+
 # --------------------------------------------------------------------------- model calls
 
-def call_slots(run: Run, step: str, schema: type[BaseModel], **variables) -> BaseModel:
-    """Render a prompt file, stream the model's JSON answer (tokens go to the caller) and validate it."""
-    from rag.llm import ChatLlamaCpp, _with_instruction, extract_json, llm_errors
+MAX_TOKENS = {"problems": 512, "causes": 512, "measures": 768, "revise": 400}
 
+
+def call_slots(run: Run, step: str, schema: type[T], **variables: Any) -> T:
+    """Render a prompt file and fill ``schema`` through the seam (tokens and retries go to the caller)."""
     msgs = prompting.messages(step, meeting_type=run.facts.meeting_type, **variables)
-    json_schema = schema.model_json_schema()
-    # slots are short: cap the length so a drifting small model cannot run for minutes
-    kwargs = {"json_schema": json_schema, "max_tokens": 512} if isinstance(run.model, ChatLlamaCpp) else {}
-    convo = _with_instruction(msgs, json_schema)
-    last: Exception | None = None
-    for _ in range(2):
-        run.calls += 1
-        parts: list[str] = []
-        with llm_errors():
-            for chunk in run.model.stream(convo, **kwargs):
-                piece = str(chunk.text)
-                if piece:
-                    parts.append(piece)
-                    run.emit("token", piece)
-                usage = getattr(chunk, "usage_metadata", None)
-                if usage:
-                    run.tokens += int(usage.get("total_tokens", 0))
-        text = "".join(parts)
-        try:
-            return schema.model_validate(extract_json(text))
-        except ValueError as exc:
-            last = exc
-    raise LLMError(f"模型两次返回的内容都无法解析（{step}步骤）", "请重试；若反复出现，可换用更大的模型") from last
+    return structured_call(
+        run.model, msgs, schema, max_tokens=MAX_TOKENS.get(step), stats=run.stats,
+        on_token=lambda piece: run.emit("token", piece), on_retry=lambda note: run.emit("status", note),
+    )
 
 
 # --------------------------------------------------------------------------- planning

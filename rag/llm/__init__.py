@@ -4,7 +4,9 @@
   endpoint) or ``fake`` (scripted, for tests).
 * :func:`invoke_text`, :func:`stream_text` – plain text out; transport failures become LLMError.
 * :func:`structured_call` – a pydantic object out (constrained decoding on the embedded model,
-  JSON-in-prompt plus parsing and retries elsewhere).
+  JSON-in-prompt plus parsing and retries elsewhere); the one structured-call path.
+* Faults (timeouts, 429/5xx, resets, truncated/garbage/empty answers) follow one policy with bounded
+  retries and backoff: :mod:`rag.llm.calls` (:class:`RetryPolicy`, :class:`CallStats`).
 * :func:`llm_errors` / :func:`map_llm_error` – the exception mapping, for callers using LCEL.
 """
 
@@ -13,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 from langchain_core.language_models import BaseChatModel
@@ -22,14 +24,28 @@ from pydantic import BaseModel
 
 from rag.config import Settings, get_settings
 from rag.errors import LLMError, ModelUnavailableError, ZhaojingError
+from rag.llm.calls import (
+    CallStats,
+    Messages,
+    RetryPolicy,
+    as_messages,
+    complete,
+    is_transient,
+    map_llm_error,
+    stream_text,
+)
 from rag.llm.embedded import ChatLlamaCpp
 from rag.llm.fake import FakeChatModel
 from rag.llm.gguf import ensure_gguf
 
 __all__ = [
     "DEFAULT_OPENAI_MODEL",
+    "CallStats",
     "ChatLlamaCpp",
     "FakeChatModel",
+    "RetryPolicy",
+    "complete",
+    "is_transient",
     "ensure_gguf",
     "extract_json",
     "get_chat_model",
@@ -43,12 +59,11 @@ __all__ = [
 ]
 
 DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
-OPENAI_MAX_RETRIES = 2
+OPENAI_MAX_RETRIES = 0  # retries happen in the seam (rag.llm.calls), with one policy for every backend
 _LOOPBACK = ("://127.0.0.1", "://localhost", "://[::1]")
 _FENCE = re.compile(r"```[a-zA-Z0-9_-]*\s*\n?(.*?)```", re.DOTALL)
 _SWITCH_HINT = "若反复出现，可换用更大的模型（设置 ZHAOJING_GGUF，或 ZHAOJING_LLM=openai）"
 
-Messages = str | Sequence[BaseMessage]
 T = TypeVar("T", bound=BaseModel)
 
 
@@ -97,25 +112,8 @@ def _openai_model(settings: Settings, overrides: dict[str, Any]) -> BaseChatMode
 
 # -- plain text ----------------------------------------------------------------------------------
 def invoke_text(model: BaseChatModel, messages: Messages, **kwargs: Any) -> str:
-    """One call, text out. Transport failures and empty answers raise LLMError (Chinese)."""
-    with llm_errors():
-        text = str(model.invoke(_as_messages(messages), **kwargs).text)
-    if not text.strip():
-        raise LLMError("模型返回了空内容", f"请重试；{_SWITCH_HINT}")
-    return text
-
-
-def stream_text(model: BaseChatModel, messages: Messages, **kwargs: Any) -> Iterator[str]:
-    """Yield the answer's text pieces as they arrive; failures (also mid-stream) raise LLMError."""
-    produced = False
-    with llm_errors():
-        for chunk in model.stream(_as_messages(messages), **kwargs):
-            text = str(chunk.text)
-            if text:
-                produced = True
-                yield text
-    if not produced:
-        raise LLMError("模型返回了空内容", f"请重试；{_SWITCH_HINT}")
+    """One answer, text out, under the fault policy (:mod:`rag.llm.calls`); failures raise LLMError."""
+    return complete(model, messages, **kwargs)
 
 
 # -- structured output ---------------------------------------------------------------------------
@@ -125,26 +123,37 @@ def structured_call(
     schema: type[T],
     *,
     retries: int = 1,
+    max_tokens: int | None = None,
     on_token: Callable[[str], None] | None = None,
+    on_retry: Callable[[str], None] | None = None,
+    stats: CallStats | None = None,
+    policy: RetryPolicy | None = None,
 ) -> T:
     """Ask for an instance of ``schema`` and return it validated.
 
-    On the embedded model decoding is constrained to ``schema.model_json_schema()``; other
-    models get a Chinese JSON instruction and their reply is parsed leniently (code fences,
-    surrounding prose). Unparseable replies are retried ``retries`` times with a correction
-    message, then LLMError is raised. With ``on_token`` the answer is streamed and every text
-    piece is passed to it (e.g. to show progress).
+    On the embedded model decoding is constrained to ``schema.model_json_schema()`` and the prompt
+    only asks for JSON (the grammar carries the schema, which keeps the prompt short); other models
+    get the schema in a Chinese JSON instruction and their reply is parsed leniently (code fences,
+    surrounding prose). Transport faults follow :class:`RetryPolicy`; unparseable replies are asked
+    again ``retries`` times with a correction message, then LLMError is raised. With ``on_token``
+    the answer is streamed piece by piece; ``stats`` counts requests, tokens and the first token.
     """
     json_schema = schema.model_json_schema()
-    call_kwargs = {"json_schema": json_schema} if isinstance(model, ChatLlamaCpp) else {}
-    convo = with_json_instruction(_as_messages(messages), json_schema)
+    constrained = isinstance(model, ChatLlamaCpp)
+    kwargs: dict[str, Any] = {"json_schema": json_schema} if constrained else {}
+    if max_tokens is not None:
+        kwargs["max_tokens"] = max_tokens
+    convo = with_json_instruction(_as_messages(messages), json_schema, brief=constrained)
+    options = {"on_token": on_token, "on_retry": on_retry, "stats": stats, "policy": policy}
     last_error: Exception | None = None
-    for _ in range(retries + 1):
-        text = _raw_text(model, convo, on_token, call_kwargs)
+    for attempt in range(retries + 1):
+        text = complete(model, convo, **options, **kwargs)
         try:
             return schema.model_validate(extract_json(text))
         except ValueError as exc:  # JSON errors and pydantic ValidationError alike
             last_error = exc
+            if attempt < retries:
+                _tell(on_retry, "模型输出的格式不对，要求其改正后重新输出")
             convo = [*convo, AIMessage(content=text[:2000]), HumanMessage(content=_correction(exc))]
     raise LLMError(
         f"模型返回的内容无法解析为所需的结构（{schema.__name__}），已重试 {retries} 次",
@@ -152,23 +161,19 @@ def structured_call(
     ) from last_error
 
 
-def _raw_text(
-    model: BaseChatModel, convo: list[BaseMessage], on_token: Callable[[str], None] | None, kwargs: dict[str, Any]
-) -> str:
-    """The reply's full text, streamed through ``on_token`` when given; errors mapped, empty allowed."""
-    with llm_errors():
-        if on_token is None:
-            return str(model.invoke(convo, **kwargs).text)
-        parts: list[str] = []
-        for chunk in model.stream(convo, **kwargs):
-            if piece := str(chunk.text):
-                parts.append(piece)
-                on_token(piece)
-        return "".join(parts)
+def _tell(callback: Callable[[str], None] | None, message: str) -> None:
+    if callback is not None:
+        callback(message)
 
 
-def json_instruction(json_schema: dict[str, Any]) -> str:
-    """The Chinese "answer with JSON only" instruction appended to structured requests."""
+def json_instruction(json_schema: dict[str, Any], brief: bool = False) -> str:
+    """The Chinese "answer with JSON only" instruction appended to structured requests.
+
+    ``brief`` (for grammar-constrained decoding, where the schema is enforced anyway) leaves the
+    schema out: on the embedded model its ~300 tokens cost seconds of prompt processing per call.
+    """
+    if brief:
+        return "请只输出一个 JSON 对象。"
     dumped = json.dumps(json_schema, ensure_ascii=False, separators=(",", ":"))
     return f"请只输出一个 JSON 对象，不要输出任何解释或代码块标记。JSON 必须符合以下 JSON Schema：\n{dumped}"
 
@@ -192,22 +197,18 @@ def _correction(exc: Exception) -> str:
     return f"上面的输出无法解析（{detail}）。请重新输出：只输出一个符合上述 Schema 的 JSON 对象。"
 
 
-def with_json_instruction(messages: list[BaseMessage], json_schema: dict[str, Any]) -> list[BaseMessage]:
+def with_json_instruction(
+    messages: list[BaseMessage], json_schema: dict[str, Any], brief: bool = False
+) -> list[BaseMessage]:
     """Append :func:`json_instruction` to the last human message (or add a human message)."""
-    instruction = json_instruction(json_schema)
+    instruction = json_instruction(json_schema, brief)
     last = messages[-1] if messages else None
     if isinstance(last, HumanMessage) and isinstance(last.content, str):
         return [*messages[:-1], HumanMessage(content=f"{last.content}\n\n{instruction}")]
     return [*messages, HumanMessage(content=instruction)]
 
 
-_with_instruction = with_json_instruction  # kept for existing callers (rag.draft.pipeline)
-
-
-def _as_messages(messages: Messages) -> list[BaseMessage]:
-    if isinstance(messages, str):
-        return [HumanMessage(content=messages)]
-    return list(messages)
+_as_messages = as_messages
 
 
 # -- error mapping -------------------------------------------------------------------------------
@@ -223,35 +224,3 @@ def llm_errors() -> Iterator[None]:
         if mapped is None:
             raise
         raise mapped from exc
-
-
-def map_llm_error(exc: BaseException) -> LLMError | None:
-    """The LLMError for a model-call failure, or None when ``exc`` is not one (a bug, say)."""
-    import httpx
-    import openai
-
-    if isinstance(exc, openai.APITimeoutError | httpx.TimeoutException | TimeoutError):
-        return LLMError("模型服务超时", "请稍后重试，或在 .env 中调大 ZHAOJING_LLM_TIMEOUT")
-    if isinstance(exc, openai.APIStatusError):
-        return _status_error(exc.status_code)
-    if isinstance(exc, openai.APIConnectionError | httpx.TransportError | ConnectionError):
-        return LLMError("无法连接模型服务，或连接中途断开", "请检查网络与 OPENAI_BASE_URL；本地服务请确认已启动")
-    if isinstance(exc, openai.APIResponseValidationError | json.JSONDecodeError) or (
-        isinstance(exc, ValueError) and "generation chunks" in str(exc)
-    ):
-        return LLMError(
-            "模型服务返回了无法识别的响应", "请确认 OPENAI_BASE_URL 指向 OpenAI 兼容接口（通常以 /v1 结尾）"
-        )
-    return None
-
-
-def _status_error(status: int) -> LLMError:
-    if status == 429:
-        return LLMError("模型服务繁忙（429）", "请求过于频繁或额度不足，请稍后重试")
-    if status in (401, 403):
-        return LLMError(f"模型服务拒绝访问（{status}）", "请检查 OPENAI_API_KEY 是否正确、是否有权限")
-    if status == 404:
-        return LLMError("模型服务找不到接口或模型（404）", "请检查 OPENAI_BASE_URL（通常以 /v1 结尾）和 ZHAOJING_MODEL")
-    if status >= 500:
-        return LLMError(f"模型服务出错（{status}）", "服务端暂时故障，请稍后重试")
-    return LLMError(f"模型服务拒绝了请求（{status}）", "可能是输入过长或参数不被支持；请缩短材料后重试")
