@@ -247,7 +247,7 @@ def tiny_dataset(tmp_path, monkeypatch):
 
 def test_evaluate_runs_dataset_and_compares_runs(tiny_dataset):
     at = page("evaluate").run()
-    assert at.selectbox(key="dataset").options == ["tiny.yaml"]  # other.yaml is a drafting set
+    assert at.selectbox(key="dataset").options == ["tiny.yaml（批改，2 例）"]  # other.yaml's facts file is missing
     at.button(key="run_eval").click().run()
     assert not at.exception and not at.error
     metrics = next(d.value for d in at.dataframe if "规则族" in d.value.columns and "精确率" in d.value.columns)
@@ -261,19 +261,50 @@ def test_evaluate_runs_dataset_and_compares_runs(tiny_dataset):
     live = next(d.value for d in at.dataframe if "编号" in d.value.columns)
     assert list(live["编号"]) == ["weak-1", "weak-2"]
     assert any(c.label == "总体召回率" for c in at.metric)
+    assert any("运行两次以上" in c.value for c in at.caption)  # one run: nothing to compare yet
 
     at.button(key="run_eval").click().run()
-    table = next(d.value for d in at.dataframe if "精确率(A)" in d.value.columns)
-    assert set(table["精确率变化"]) <= {"+0.00", "—"}  # same dataset, same rules: no change
-    assert "+0.00" in set(table["精确率变化"])
-    assert "全部" in list(table["规则族"])
+    assert not at.exception
+    table = next(d.value for d in at.dataframe if "变化" in d.value.columns)
+    assert set(table["变化"]) <= {"+0.000", "—"}  # same dataset, same rules: no change
+    assert "批改精确率" in set(table["指标"])
+    assert any("没有超出容差的退步" in s.value for s in at.success)
+
+
+@pytest.fixture
+def drafting_dataset(tmp_path, monkeypatch):
+    folder = tmp_path / "datasets"
+    folder.mkdir()
+    cases = {"version": 1, "cases": [{"id": "mini", "facts": "examples/facts/mini.yaml", "expect": {
+        "aspects": ["在固本培元、增强党性上带头"], "facts_used": ["F1"], "must_not_contain": ["有所"],
+        "gaps_expected": []}}]}
+    (folder / "d.yaml").write_text(yaml.safe_dump(cases, allow_unicode=True), encoding="utf-8")
+    script = tmp_path / "script.json"
+    script.write_text(json.dumps({"default_response": {"items": [SLOT]}}, ensure_ascii=False), encoding="utf-8")
+    monkeypatch.setenv("ZHAOJING_EVAL_DATASETS", str(folder))
+    monkeypatch.setenv("ZHAOJING_FAKE_SCRIPT", str(script))
+    return folder
+
+
+def test_evaluate_drafting_dataset_side_by_side(drafting_dataset):
+    at = page("evaluate").run()
+    assert at.selectbox(key="dataset").value == "d.yaml（起草，1 例）"
+    at.checkbox(key="eval_use_kb").uncheck()
+    at.button(key="run_eval").click().run()
+    assert not at.exception and not at.error
+    table = next(d.value for d in at.dataframe if "照镜流水线" in d.value.columns)
+    assert "朴素基线" in table.columns
+    row = table.set_index("指标").loc["应用事实覆盖率↑"]
+    assert row["照镜流水线"] == "1"  # the scripted slot cites F1's wording
+    assert any("对比基线" in m.label for m in at.metric)
+    assert {b.label for b in at.download_button} == {"下载 CSV", "下载 HTML 报告"}
 
 
 def test_evaluate_without_datasets_explains(tmp_path, monkeypatch):
     monkeypatch.setenv("ZHAOJING_EVAL_DATASETS", str(tmp_path))
     at = page("evaluate").run()
     assert not at.exception
-    assert any("还没有批改评测数据集" in i.value for i in at.info)
+    assert any("还没有可用的评测数据集" in i.value for i in at.info)
 
 
 # ------------------------------------------------------------------------------ 知识库

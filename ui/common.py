@@ -21,7 +21,6 @@ from typing import Any
 
 import pandas as pd
 import streamlit as st
-import yaml
 from langchain_core.language_models import BaseChatModel
 
 from rag.config import EVALS_DIR, PROJECT_ROOT, Settings, get_settings
@@ -358,28 +357,80 @@ def datasets_dir() -> Path:
     return Path(os.environ.get(DATASETS_ENV) or EVALS_DIR / "datasets")
 
 
-def load_cases(path: Path) -> list[dict]:
-    """Critique cases (``text`` + ``expected``) from a YAML/JSON dataset; InputError when it has none."""
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise InputError(f"无法读取评测数据集：{path.name}", f"请检查文件格式（{exc}）") from exc
-    cases = data.get("cases") if isinstance(data, dict) else data
-    if not isinstance(cases, list) or not cases or not all(isinstance(c, dict) and "text" in c for c in cases):
-        raise InputError(f"{path.name} 不是批改评测数据集", "数据集应包含 cases 列表，每条有 id、text 和 expected")
-    return [{**c, "id": str(c.get("id") or f"case-{i}")} for i, c in enumerate(cases, start=1)]
+def eval_datasets() -> list:
+    """Valid datasets: the ``ZHAOJING_EVAL_DATASETS`` folder if set, else shipped plus user-added ones."""
+    from rag.evals.datasets import list_datasets, load_dataset
 
-
-def critic_datasets() -> list[Path]:
-    """Dataset files under ``datasets_dir()`` that hold critique cases."""
+    if os.environ.get(DATASETS_ENV):
+        folder = datasets_dir()
+        paths = sorted(p for p in folder.glob("*") if p.suffix in (".yaml", ".yml", ".json")
+                       and not p.name.endswith(".schema.json"))
+    else:
+        paths = list_datasets()
     found = []
-    for path in sorted(datasets_dir().glob("*.y*ml")) + sorted(datasets_dir().glob("*.json")):
+    for path in paths:
         try:
-            load_cases(path)
-        except InputError:
+            found.append(load_dataset(path))
+        except ZhaojingError:
             continue
-        found.append(path)
     return found
+
+
+def dataset_label(ds) -> str:
+    """“drafting.yaml（起草，14 例）”."""
+    kind = {"drafting": "起草", "critique": "批改"}[ds.kind]
+    return f"{ds.path.name}（{kind}，{len(ds.cases)} 例）"
+
+
+def metric_label(key: str) -> str:
+    """Chinese label of an eval metric."""
+    from rag.evals.metrics import METRICS
+
+    return METRICS[key].label if key in METRICS else key
+
+
+def drafting_metrics_frame(summary: dict) -> pd.DataFrame:
+    """Metric × system table of a drafting run (means over cases), with direction arrows."""
+    from rag.evals.metrics import METRICS
+    from rag.evals.report import SYSTEM_LABELS, fmt
+
+    systems = list(summary["systems"])
+    rows = []
+    for key, meta in METRICS.items():
+        vals = [summary["systems"][s]["metrics"].get(key) for s in systems]
+        if all(v is None for v in vals) and not any(key in summary["systems"][s]["metrics"] for s in systems):
+            continue
+        row = {"类别": meta.group, "指标": f"{meta.label}{'↑' if meta.direction > 0 else '↓'}"}
+        row.update({SYSTEM_LABELS.get(s, s): fmt(v) for s, v in zip(systems, vals, strict=True)})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def drafting_chart_frame(summary: dict) -> pd.DataFrame:
+    """Long format of the 0–1 metrics for the grouped bar chart."""
+    from rag.evals.metrics import METRICS
+    from rag.evals.report import SYSTEM_LABELS
+
+    rows = []
+    for s, v in summary["systems"].items():
+        for key, value in v["metrics"].items():
+            meta = METRICS.get(key)
+            if meta and meta.unit == "" and value is not None and 0 <= value <= 1 and "per_k" not in key:
+                rows.append({"指标": meta.label, "对象": SYSTEM_LABELS.get(s, s), "数值": value})
+    return pd.DataFrame(rows)
+
+
+def compare_table(cmp: dict) -> pd.DataFrame:
+    """Metric changes between two runs (from ``rag.evals.compare.as_dict``)."""
+    from rag.evals.report import SYSTEM_LABELS, fmt
+
+    bad = {(r["system"], r["metric"]) for r in cmp["regressions"]}
+    return pd.DataFrame([
+        {"对象": SYSTEM_LABELS.get(c["system"], c["system"]), "指标": c["label"], "A": fmt(c["before"]),
+         "B": fmt(c["after"]), "变化": "—" if c["delta"] is None else f"{c['delta']:+.3f}",
+         "结论": "退步超出容差" if (c["system"], c["metric"]) in bad else ""}
+        for c in cmp["changes"]
+    ])
 
 
 METRIC_COLUMNS = {"precision": "精确率", "recall": "召回率", "f1": "F1", "tp": "命中", "fp": "误报",
@@ -412,44 +463,6 @@ def chart_frame(summary: dict) -> pd.DataFrame:
         for key, label in (("precision", "精确率"), ("recall", "召回率"))
         if m.get(key) is not None
     ])
-
-
-def compare_frame(a: dict, b: dict) -> pd.DataFrame:
-    """Side-by-side precision/recall/F1 of two runs with deltas (B − A)."""
-    fams = sorted(set(a["families"]) | set(b["families"])) + ["全部"]
-
-    def get(summary: dict, fam: str, key: str) -> float | None:
-        m = summary["overall"] if fam == "全部" else summary["families"].get(fam, {})
-        return m.get(key)
-
-    rows = []
-    for fam in fams:
-        row: dict[str, Any] = {"名称": family_label(fam) if fam != "全部" else "全部规则", "规则族": fam}
-        for key, label in (("precision", "精确率"), ("recall", "召回率"), ("f1", "F1")):
-            va, vb = get(a, fam, key), get(b, fam, key)
-            row[f"{label}(A)"], row[f"{label}(B)"] = va, vb
-            row[f"{label}变化"] = vb - va if va is not None and vb is not None else None
-        rows.append(row)
-    return pd.DataFrame(rows)
-
-
-def eval_report_html(run: dict) -> str:
-    """A self-contained HTML report of one evaluation run."""
-    metrics = metrics_frame(run["summary"]).to_html(index=False, float_format=lambda x: f"{x:.3f}", na_rep="—")
-    cases = pd.DataFrame(run["rows"]).to_html(index=False, na_rep="—")
-    misses = "".join(
-        f"<li><b>{html.escape(r.id)}</b>：漏报 "
-        + ("、".join(html.escape(f"{e['family']}“{e.get('quote') or '全文'}”") for e in r.fn) or "无")
-        + "；误报 " + ("、".join(html.escape(f"{f['rule']}“{f['quote'][:20]}”") for f in r.fp) or "无") + "</li>"
-        for r in run["results"]
-    )
-    return (
-        '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>照镜批改评测报告</title>'
-        "<style>body{font-family:'Noto Sans CJK SC','Microsoft YaHei',sans-serif;max-width:1100px;margin:2em auto}"
-        "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:3px 8px}</style></head><body>"
-        f"<h1>照镜批改评测报告</h1><p>数据集：{html.escape(run['dataset'])}；运行：{html.escape(run['name'])}</p>"
-        f"<h2>各规则族指标</h2>{metrics}<h2>逐条结果</h2>{cases}<h2>漏报与误报</h2><ul>{misses}</ul></body></html>"
-    )
 
 
 def family_label(family: str) -> str:

@@ -1,0 +1,204 @@
+"""``zhaojing eval …``: run datasets, write reports, compare runs (a CI gate), manage datasets and baselines."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from rag.errors import ZhaojingError
+
+app = typer.Typer(help="批量评测：运行数据集、生成报告、比较两次运行", no_args_is_help=True)
+console = Console(stderr=True)
+out = Console()
+
+
+def _fail(exc: ZhaojingError) -> None:
+    console.print(f"[red]错误：[/red]{exc.message}")
+    if exc.hint:
+        console.print(f"[yellow]建议：[/yellow]{exc.hint}")
+    raise typer.Exit(2)
+
+
+def model_for_eval(backend: str | None):
+    """The chat model for an eval run and its label; embedded runs use temperature 0 and a fixed seed."""
+    from rag.config import get_settings
+    from rag.llm import get_chat_model
+
+    settings = get_settings().model_copy(update={"llm": backend}) if backend else get_settings()
+    if settings.llm == "fake":
+        from rag.evals.scripted import ScriptedChatModel
+
+        return ScriptedChatModel(), "fake:scripted"
+    if settings.llm == "embedded":
+        chat = get_chat_model(settings, temperature=0.0, seed=7)
+        return chat, f"embedded:{Path(chat.model_path).name}"
+    chat = get_chat_model(settings)
+    return chat, f"openai:{getattr(chat, 'model_name', settings.model)}@{settings.openai_base_url}"
+
+
+@app.command("run")
+def run(
+    dataset: str = typer.Argument(..., help="数据集文件或名称（如 drafting、critique_dev）"),
+    model: str = typer.Option(None, "--model", help="模型后端：embedded | openai | fake（默认取配置）"),
+    concurrency: int = typer.Option(4, "--concurrency", "-c", min=1, max=64, help="并发数（仅远程模型有效）"),
+    cases: str = typer.Option(None, "--cases", help="只运行这些用例（逗号分隔的编号）"),
+    systems: str = typer.Option(None, "--systems", help="起草对象：pipeline,naive（默认两者并排）"),
+    run_id: str = typer.Option(None, "--run-id", help="运行编号；已存在时接着上次继续"),
+    no_kb: bool = typer.Option(False, "--no-kb", help="不使用知识库"),
+    judge: bool = typer.Option(False, "--judge", help="另用远程模型按评审要点打分（需配置 OPENAI_*）"),
+    report: bool = typer.Option(True, "--report/--no-report", help="运行后生成 HTML 报告"),
+) -> None:
+    """运行评测数据集：逐个用例缓存结果，中断后重跑会接着做。"""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from rag.evals.datasets import load_dataset
+    from rag.evals.runner import run_eval
+
+    try:
+        ds = load_dataset(dataset)
+        chat, label = model_for_eval(model) if ds.kind == "drafting" else (None, "none")
+        kb = None if no_kb or ds.kind != "drafting" else _kb()
+        judge_model = _judge() if judge else None
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=console) as bar:
+            task = bar.add_task(f"评测 {ds.name}", total=None)
+
+            def progress(done: int, total: int, rec: dict) -> None:
+                flag = "✗" if rec.get("error") else "✓"
+                bar.update(task, completed=done, total=total,
+                           description=f"{flag} {rec['case']}（{rec['system']}）")
+
+            result = run_eval(ds, model=chat, model_label=label, systems=_split(systems), kb=kb, judge=judge_model,
+                              concurrency=concurrency, case_ids=_split(cases), run_id=run_id, progress=progress)
+    except ZhaojingError as exc:
+        _fail(exc)
+    _print_summary(result.summary)
+    console.print(f"运行编号 {result.run_id}，结果在 {result.path}")
+    if report:
+        path = _write_report(result, result.path / "report.html")
+        console.print(f"报告：{path}")
+
+
+def _split(value: str | None) -> list[str] | None:
+    return [v.strip() for v in value.split(",") if v.strip()] if value else None
+
+
+def _kb():
+    from rag.kb.store import get_kb
+
+    return get_kb()
+
+
+def _judge():
+    from rag.config import get_settings
+    from rag.errors import ModelUnavailableError
+    from rag.llm import get_chat_model
+
+    settings = get_settings()
+    if not settings.openai_base_url:
+        raise ModelUnavailableError("模型评审需要一个远程模型", "请配置 OPENAI_BASE_URL 和 OPENAI_API_KEY，或去掉 --judge")
+    return get_chat_model(settings.model_copy(update={"llm": "openai"}))
+
+
+def _print_summary(summary: dict) -> None:
+    from rag.evals.metrics import METRICS
+    from rag.evals.report import SYSTEM_LABELS, fmt
+
+    systems = list(summary.get("systems", {}))
+    table = Table("指标", *[SYSTEM_LABELS.get(s, s) for s in systems])
+    names = [m for m in METRICS if any(m in summary["systems"][s]["metrics"] for s in systems)]
+    for m in names:
+        table.add_row(METRICS[m].label, *[fmt(summary["systems"][s]["metrics"].get(m)) for s in systems])
+    table.add_row("出错用例", *[str(summary["systems"][s]["errors"]) for s in systems])
+    out.print(table)
+
+
+def _write_report(result, path: Path) -> Path:
+    from rag.evals.report import render_html
+
+    path.write_text(render_html(result), encoding="utf-8")
+    return path
+
+
+@app.command("report")
+def report_cmd(
+    run_ref: str = typer.Argument(..., help="运行编号、运行目录或基线 JSON"),
+    output: Path = typer.Option(None, "-o", "--output", help="HTML 报告路径（默认写在运行目录里）"),
+    csv: Path = typer.Option(None, "--csv", help="同时导出 CSV"),
+) -> None:
+    """生成自包含的 HTML 报告（含图表和逐个用例明细），可另导出 CSV。"""
+    from rag.evals.report import render_csv
+    from rag.evals.runner import load_run
+
+    try:
+        result = load_run(run_ref)
+    except ZhaojingError as exc:
+        _fail(exc)
+    target = output or (result.path / "report.html" if result.path.is_dir() else result.path.with_suffix(".html"))
+    console.print(f"报告：{_write_report(result, target)}")
+    if csv:
+        csv.write_text(render_csv(result), encoding="utf-8")
+        console.print(f"CSV：{csv}")
+
+
+@app.command("compare")
+def compare_cmd(
+    before: str = typer.Argument(..., help="基准运行（编号、目录或基线 JSON）"),
+    after: str = typer.Argument(..., help="新运行（编号、目录或基线 JSON）"),
+    threshold: float = typer.Option(1.0, "--threshold", help="容差倍数：0 为严格，1 为默认容差"),
+) -> None:
+    """比较两次运行：哪些指标变了、哪些用例退步；退步超出容差时退出码为 1（可作为门禁）。"""
+    from rag.evals.compare import compare_runs, describe
+    from rag.evals.runner import load_run
+
+    try:
+        cmp = compare_runs(load_run(before), load_run(after), scale=threshold)
+    except ZhaojingError as exc:
+        _fail(exc)
+    for line in describe(cmp):
+        out.print(line, markup=False, highlight=False)
+    out.print("结论：有退步" if cmp.regressed else "结论：没有超出容差的退步")
+    raise typer.Exit(1 if cmp.regressed else 0)
+
+
+@app.command("list")
+def list_cmd() -> None:
+    """列出数据集和已有的评测运行。"""
+    from rag.evals.datasets import list_datasets
+    from rag.evals.runner import list_runs
+
+    for p in list_datasets():
+        out.print(f"数据集  {p}", markup=False, highlight=False)
+    for p in list_runs():
+        out.print(f"运行    {p.name}", markup=False, highlight=False)
+
+
+@app.command("add")
+def add_cmd(path: Path = typer.Argument(..., help="要加入的数据集文件（YAML/JSON）")) -> None:
+    """校验并加入一个自建数据集（保存在数据目录，不进仓库）。"""
+    from rag.evals.datasets import add_dataset
+
+    try:
+        target = add_dataset(path)
+    except ZhaojingError as exc:
+        _fail(exc)
+    console.print(f"已加入数据集：{target}")
+
+
+@app.command("baseline")
+def baseline_cmd(
+    run_ref: str = typer.Argument(..., help="作为基线的运行"),
+    output: Path = typer.Option(..., "-o", "--output", help="基线 JSON 路径，如 evals/baselines/ci.json"),
+    keep_text: bool = typer.Option(False, "--keep-text", help="保留草稿全文和明细"),
+) -> None:
+    """把一次运行保存为基线文件（提交到仓库，供 compare 和 CI 门禁使用）。"""
+    from rag.evals.runner import load_run, save_baseline
+
+    try:
+        path = save_baseline(load_run(run_ref), output, keep_text=keep_text)
+    except ZhaojingError as exc:
+        _fail(exc)
+    console.print(f"基线已写入 {path}")
