@@ -222,5 +222,14 @@ def eval_critic(
 
 _mount_kb()
 
+
+def _mount_eval() -> None:
+    from rag.evals import cli as eval_cli
+
+    app.add_typer(eval_cli.app, name="eval", help="批量评测：运行数据集、报告、比较（可作门禁）")
+
+
+_mount_eval()
+
 if __name__ == "__main__":  # pragma: no cover
     app()
