@@ -21,6 +21,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from rag.draft.injection import neutralize
 from rag.errors import InputError
 from rag.redact import register_names
 
@@ -60,6 +61,16 @@ class _Model(BaseModel):
     text fields (``id: 3``, ``source: 2025``) are taken as text."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, coerce_numbers_to_str=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _neutralize(cls, value: Any) -> Any:
+        """Strip invisible characters and defuse chat control tokens in user text (prompt-injection defence)."""
+        if isinstance(value, str):
+            return neutralize(value)
+        if isinstance(value, list):
+            return [neutralize(v) if isinstance(v, str) else v for v in value]
+        return value
 
 
 class Fact(_Model):

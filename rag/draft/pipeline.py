@@ -22,6 +22,7 @@ from rag.critic.checks import TOKEN, token_known
 from rag.critic.engine import critique
 from rag.draft import prompting
 from rag.draft.facts import Fact, UnitFacts
+from rag.draft.injection import screen_slots
 from rag.draft.render import PART_TITLES, to_markdown
 from rag.draft.schemas import (
     CauseSlots,
@@ -103,10 +104,11 @@ MAX_TOKENS = {"problems": 512, "causes": 512, "measures": 768, "revise": 400}
 def call_slots(run: Run, step: str, schema: type[T], **variables: Any) -> T:
     """Render a prompt file and fill ``schema`` through the seam (tokens and retries go to the caller)."""
     msgs = prompting.messages(step, meeting_type=run.facts.meeting_type, **variables)
-    return structured_call(
+    slots = structured_call(
         run.model, msgs, schema, max_tokens=MAX_TOKENS.get(step), stats=run.stats,
         on_token=lambda piece: run.emit("token", piece), on_retry=lambda note: run.emit("status", note),
     )
+    return screen_slots(slots, msgs, run.known)  # drop answers obeying instructions hidden in the material
 
 
 # --------------------------------------------------------------------------- planning

@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from rag.draft.injection import neutralize
 from rag.errors import InputError
 
 KINDS = ("policy", "past_material", "exemplar", "case")
@@ -114,6 +115,7 @@ def decode_text(data: bytes, name: str = "") -> str:
 
 def _normalize_text(text: str) -> str:
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u3000", " ").replace("\ufeff", "")
+    text = neutralize(text)  # invisible characters and chat control tokens (prompt-injection defence)
     return "\n".join(line.rstrip() for line in text.split("\n")).strip("\n")
 
 
