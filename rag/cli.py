@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 
 from rag.errors import ZhaojingError
+
+if TYPE_CHECKING:
+    from rag.draft.pipeline import DraftInterrupted
+    from rag.draft.schemas import Draft
 
 app = typer.Typer(help="照镜：对照检查材料起草与批改助手（默认离线运行）", no_args_is_help=True, add_completion=False)
 rules_app = typer.Typer(help="查看和检验批改规则", no_args_is_help=True)
@@ -156,7 +162,7 @@ def draft(
 
     from rag.config import get_settings
     from rag.draft.facts import load_facts
-    from rag.draft.pipeline import draft_from_facts
+    from rag.draft.pipeline import DraftInterrupted, draft_from_facts
     from rag.draft.render import to_markdown
     from rag.llm import get_chat_model
 
@@ -173,6 +179,9 @@ def draft(
             task = bar.add_task("准备起草", total=None)
             result = draft_from_facts(facts, chat, kb=kb, on_event=lambda kind, payload: bar.update(
                 task, description=str(payload)) if kind == "status" else None)
+    except DraftInterrupted as exc:
+        _save_partial(exc, output or Path(facts_file.name), to_markdown)
+        fail(exc)
     except ZhaojingError as exc:
         fail(exc)
     text = to_markdown(result)
@@ -189,6 +198,17 @@ def draft(
     s = result.stats
     console.print(f"用时 {s['seconds']} 秒，调用模型 {s['llm_calls']} 次，事实使用率 {s['fact_coverage']:.0%}，"
                   f"待补充 {s['gaps']} 处，拦截无依据内容 {s['guard_events']} 处。请逐项确认措施中的时限和责任人。")
+
+
+def _save_partial(exc: DraftInterrupted, target: Path, to_markdown: Callable[[Draft], str]) -> None:
+    """Write an interrupted draft next to ``target`` as ``<name>.未完成.md`` and say where it is."""
+    path = target.with_name(f"{target.stem}.未完成.md")
+    try:
+        path.write_text(to_markdown(exc.partial), encoding="utf-8")
+    except OSError as err:
+        console.print(f"[red]未完成的草稿也没能保存：[/red]{err}")
+        return
+    console.print(f"[yellow]起草中断，已写好的部分已保存到 {path}[/yellow]（没写完的条目标注了【未生成】，可重新起草或手工补写）")
 
 
 @app.command("eval-critic")

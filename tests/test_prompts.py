@@ -11,7 +11,7 @@ VARIABLES = {
     "system": {"meeting_type": "个人"},
     "problems": dict(unit="某局", meeting_type="班子", role="", year=2025, aspect="在固本培元、增强党性上带头",
                      facts=FACTS, requirements=["要求一"], feedback=None, instruction=None, max_items=2),
-    "causes": dict(unit="某局", meeting_type="班子", year=2025, problems=PROBLEMS, dimensions=["党性修养"],
+    "causes": dict(unit="某局", meeting_type="班子", year=2025, problems=PROBLEMS, dimensions=["党性修养"], max_items=2,
                    feedback="缺少思想根源", instruction=None),
     "measures": dict(unit="某局", meeting_type="个人", year=2025, problems=PROBLEMS, feedback=None, instruction="更具体"),
     "revise": dict(part_label="存在的问题", text="学习不扎实", facts=FACTS, instruction="再具体一些"),

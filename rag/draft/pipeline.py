@@ -25,6 +25,7 @@ from rag.draft.facts import Fact, UnitFacts
 from rag.draft.injection import screen_slots
 from rag.draft.render import PART_TITLES, to_markdown
 from rag.draft.schemas import (
+    CauseSlot,
     CauseSlots,
     Citation,
     Draft,
@@ -187,7 +188,25 @@ def _facts_view(facts: list[Fact]) -> list[dict]:
 
 def _clean_sentence(text: str) -> str:
     text = re.sub(r"^[一二三四五六七八九十]是|^\d+[.、]", "", text.strip())
+    if "“" not in text:  # the small model likes ‘…’ where the genre uses “…”
+        text = text.replace("‘", "“").replace("’", "”")
     return text.rstrip("。；;，, ")
+
+
+def similarity(a: str, b: str) -> float:
+    """Overlap of the two texts' Chinese character bigrams (Jaccard, 0..1)."""
+    ga, gb = _grams(a), _grams(b)
+    return len(ga & gb) / len(ga | gb) if ga and gb else 0.0
+
+
+def _problem_body(summary: str, instance: str, reflection: str) -> str:
+    """一是 body: summary, instance, reflection — without repeating a summary the instance already says."""
+    summary, instance, reflection = _clean_sentence(summary), _clean_sentence(instance), _clean_sentence(reflection)
+    parts = [instance] if not summary or summary in instance or similarity(summary, instance) >= 0.5 else [
+        summary, instance]
+    if reflection and similarity(reflection, instance) < 0.5:
+        parts.append(reflection)
+    return "。".join(p for p in parts if p) + "。"
 
 
 def write_aspect(run: Run, aspect: Aspect, facts: list[Fact], n0: int, feedback: str | None = None,
@@ -204,13 +223,14 @@ def write_aspect(run: Run, aspect: Aspect, facts: list[Fact], n0: int, feedback:
         feedback=feedback, instruction=instruction, max_items=min(2, len(facts)),
     )
     valid = {f.id for f in facts}
-    items = []
-    for i, s in enumerate(slots.items or [], start=n0):
+    items: list[DraftItem] = []
+    for s in slots.items or []:
+        body = _problem_body(s.summary, s.instance, s.reflection)
+        if any(similarity(body, it.text) >= 0.6 for it in items):
+            continue  # the same problem told twice
         ids = [x for x in s.fact_ids if x in valid] or [f.id for f in facts]
-        body = f"{_clean_sentence(s.summary)}。{_clean_sentence(s.instance)}。"
-        if s.reflection.strip():
-            body += f"{_clean_sentence(s.reflection)}。"
-        items.append(guard(run, DraftItem(id=f"P{i}", text=body, aspect=aspect.name, fact_ids=ids)))
+        item = DraftItem(id=f"P{n0 + len(items)}", text=body, aspect=aspect.name, fact_ids=ids)
+        items.append(guard(run, item))
     return items or [DraftItem(id=f"P{n0}", aspect=aspect.name, gap=True,
                                text=GAP.format(what=f"{aspect.name}方面的具体问题"))]
 
@@ -225,21 +245,43 @@ def _real_problems(problems: list[DraftItem]) -> list[dict]:
 
 def write_causes(run: Run, problems: list[DraftItem], feedback: str | None = None,
                  instruction: str | None = None) -> list[DraftItem]:
-    """Cause items, each linked to the problems it explains."""
+    """Cause items, each linked to the problems it explains; at most one per dimension, no repeats."""
     run.emit("status", "正在剖析原因")
     listed = _real_problems(problems)
     if not listed:
         return [DraftItem(id="C1", gap=True, text=GAP.format(what="结合上述问题，从思想根源上剖析原因"))]
     slots = call_slots(run, "causes", CauseSlots, unit=run.facts.unit, year=run.facts.year, problems=listed,
-                       dimensions=DIMENSIONS, feedback=feedback, instruction=instruction)
-    valid = {p["id"] for p in listed}
+                       dimensions=DIMENSIONS, feedback=feedback, instruction=instruction,
+                       max_items=min(4, max(2, len(listed))))
+    merged = merge_causes(slots.items, {p["id"] for p in listed})
     items = []
-    for i, s in enumerate(slots.items, start=1):
-        dim = s.dimension if s.dimension in DIMENSIONS else "党性修养"
-        ids = [x for x in s.problem_ids if x in valid]
-        text = f"{dim}方面。{_clean_sentence(s.text)}。"
-        items.append(guard(run, DraftItem(id=f"C{i}", text=text, problem_ids=ids)))
+    for i, (dim, text, ids) in enumerate(merged, start=1):
+        items.append(guard(run, DraftItem(id=f"C{i}", text=f"从{dim}上看，{text}。", problem_ids=ids)))
     return items
+
+
+def merge_causes(slots: list[CauseSlot], valid: set[str]) -> list[tuple[str, str, list[str]]]:
+    """(dimension, text, problem ids) per cause: one cause per dimension, near-identical texts merged.
+
+    Two causes of the same dimension become one (their texts joined unless one repeats the other);
+    a cause whose text nearly repeats an earlier one only adds its problem ids to it.
+    """
+    out: list[tuple[str, str, list[str]]] = []
+    for slot in slots:
+        dim = slot.dimension if slot.dimension in DIMENSIONS else "党性修养"
+        text = re.sub(rf"^(?:从)?{dim}(?:方面|上看|上)?[，,：:。]?", "", _clean_sentence(slot.text))
+        ids = [x for x in slot.problem_ids if x in valid]
+        if not text:
+            continue
+        k = next((i for i, (d, t, _) in enumerate(out) if d == dim or similarity(t, text) >= 0.5), None)
+        if k is None:
+            out.append((dim, text, ids))
+            continue
+        d, t, old = out[k]
+        if d == dim and similarity(t, text) < 0.5 and text not in t:
+            t = f"{t}；{text}"
+        out[k] = (d, t, list(dict.fromkeys(old + ids)))
+    return out
 
 
 def deadline(meeting: dt.date, months: int) -> str:
@@ -252,11 +294,33 @@ def deadline(meeting: dt.date, months: int) -> str:
 
 DEFAULT_OWNER = {"班子": "班子主要负责同志牵头、办公室具体落实", "个人": "本人", "支部": "支部书记牵头、支部委员分工落实"}
 RESULT_WORDS = re.compile(r"\d|[一二两三四五六七八九十]+[次项条篇份场个名]|台账|清单|制度|办法|方案|报告|记录|销号")
+OWNER_VERB = re.compile(r"牵头|负责|落实|带头|主抓")
+MONTHS = (1, 2, 3, 3, 6, 6, 6, 9, 9, 12)
+
+
+def owner_of(raw: str, meeting_type: str) -> str:
+    """The measure's owner as a phrase that reads after 由 (“办公室牵头”); 本人 for 个人 drafts."""
+    if meeting_type == "个人":
+        return "本人"
+    owner = re.sub(r"^由|[，,。；;：:\s]+$", "", raw.strip())
+    if not owner or owner in ("本人", "我", "我们", "班子"):
+        return DEFAULT_OWNER[meeting_type]
+    return owner if OWNER_VERB.search(owner) else f"{owner}牵头"
+
+
+def measure_text(action: str, result: str, owner: str, due: str) -> str:
+    """“由办公室牵头，建立…，形成…，2026年2月底前完成。” (个人: “本人…”, no 由 lead-in)."""
+    action = re.sub(r"^(?:由.{1,20}?(?:牵头|负责)[，,]?|本人|我)", "", _clean_sentence(action))
+    lead = "本人" if owner == "本人" else f"由{owner}，"
+    return f"{lead}{action}，{result}，{due}完成。"
 
 
 def write_measures(run: Run, problems: list[DraftItem], feedback: str | None = None,
                    instruction: str | None = None) -> list[DraftItem]:
-    """Measures with action, checkable result, owner and a deadline derived from the meeting date."""
+    """Measures with action, checkable result, owner and a deadline derived from the meeting date.
+
+    Each measure is linked to the problems it answers; a problem no measure answers gets a gap item.
+    """
     run.emit("status", "正在拟定整改措施")
     listed = _real_problems(problems)
     if not listed:
@@ -264,18 +328,28 @@ def write_measures(run: Run, problems: list[DraftItem], feedback: str | None = N
     slots = call_slots(run, "measures", MeasureSlots, unit=run.facts.unit, year=run.facts.year,
                        problems=listed, feedback=feedback, instruction=instruction)
     meeting = run.facts.meeting_date or dt.date.today()
-    items = []
-    for i, s in enumerate(slots.items, start=1):
-        due = deadline(meeting, (1, 2, 3, 3, 6, 6, 6, 9, 9, 12)[min(i - 1, 9)])
-        owner = s.owner.strip() if run.facts.meeting_type != "个人" and s.owner.strip() else DEFAULT_OWNER[run.facts.meeting_type]
+    valid = [p["id"] for p in listed]
+    items: list[DraftItem] = []
+    for s in slots.items:
+        if not s.action.strip() or any(similarity(s.action, it.text) >= 0.6 for it in items):
+            continue
+        due = deadline(meeting, MONTHS[min(len(items), len(MONTHS) - 1)])
+        owner = owner_of(s.owner, run.facts.meeting_type)
         result = _clean_sentence(s.result)
         if not RESULT_WORDS.search(result):
             result += "，建立整改台账、逐项销号"
-        lead = "" if owner == "本人" else f"由{owner.removeprefix('由')}，"
-        text = f"{lead}{_clean_sentence(s.action)}，{result}，{due}完成。"
-        items.append(DraftItem(id=f"M{i}", text=text, problem_ids=[x for x in s.problem_ids],
-                               to_confirm=[due, owner, result]))
-    return items
+        ids = [x for x in s.problem_ids if x in valid] or valid[len(items):len(items) + 1]
+        items.append(DraftItem(id=f"M{len(items) + 1}", text=measure_text(s.action, result, owner, due),
+                               problem_ids=ids, to_confirm=[due, owner, result]))
+    return items + _uncovered(listed, items)
+
+
+def _uncovered(listed: list[dict], measures: list[DraftItem]) -> list[DraftItem]:
+    """Gap items for the problems that no measure answers."""
+    covered = {x for it in measures for x in it.problem_ids}
+    return [DraftItem(id=f"M{len(measures) + i}", gap=True, problem_ids=[p["id"]],
+                      text=GAP.format(what=f"针对“{p['summary'][:20]}”的整改措施"))
+            for i, p in enumerate((p for p in listed if p["id"] not in covered), start=1)]
 
 
 def write_opening(facts: UnitFacts, frame: Frame) -> DraftItem:
@@ -353,33 +427,86 @@ def review(run: Run, draft: Draft) -> dict[str, list[str]]:
     return out
 
 
+UNFINISHED = "【未生成：{what}（模型调用中断，请重新起草或手工补写）】"
+
+
+@dataclass
+class Sections:
+    """What has been written so far; ``step`` names the step under way (for error messages)."""
+
+    problems: dict[str, list[DraftItem]] = field(default_factory=dict)
+    causes: list[DraftItem] | None = None
+    measures: list[DraftItem] | None = None
+    step: str = "撰写问题"
+
+    def filled(self, frame: Frame) -> tuple[list[DraftItem], list[DraftItem], list[DraftItem]]:
+        """Problems, causes, measures with every unwritten item as an UNFINISHED gap marker."""
+        problems: list[DraftItem] = []
+        for aspect in frame.aspects:
+            problems += self.problems.get(aspect.name) or [DraftItem(
+                id=f"P{len(problems) + 1}", aspect=aspect.name, gap=True,
+                text=UNFINISHED.format(what=f"{aspect.name}方面的问题"))]
+        causes = self.causes or [DraftItem(id="C1", gap=True, text=UNFINISHED.format(what="原因分析"))]
+        measures = self.measures or [DraftItem(id="M1", gap=True, text=UNFINISHED.format(what="整改措施"))]
+        return problems, causes, measures
+
+
+def write_sections(run: Run, by_aspect: dict[str, list[Fact]], out: Sections) -> None:
+    """Problems aspect by aspect, then causes, then measures, recorded in ``out`` as they are done."""
+    for aspect in run.frame.aspects:
+        out.step = f"撰写问题（{aspect.name}）"
+        n0 = sum(len(v) for v in out.problems.values()) + 1
+        out.problems[aspect.name] = write_aspect(run, aspect, by_aspect[aspect.name], n0)
+    run.emit("part", "problems")
+    problems = out.filled(run.frame)[0]
+    out.step = "剖析原因"
+    out.causes = write_causes(run, problems)
+    run.emit("part", "causes")
+    out.step = "拟定整改措施"
+    out.measures = write_measures(run, problems)
+    run.emit("part", "measures")
+
+
 def draft_from_facts(facts: UnitFacts, model: BaseChatModel, *, kb: Any = None, on_event: Event | None = None,
                      max_rounds: int = 1) -> Draft:
-    """Draft the whole material from the facts. ``on_event(kind, payload)`` receives status/token/part/done."""
+    """Draft the whole material from the facts. ``on_event(kind, payload)`` receives status/token/part/done.
+
+    When a model call fails for good, :class:`DraftInterrupted` is raised carrying the partial draft
+    (unwritten items as 【未生成：…】 markers; after a failed revision round, the unrevised draft).
+    """
     frame = resolve_frame(facts)
     run = Run(facts=facts, frame=frame, model=model, kb=kb, on_event=on_event,
               known=facts.known_text() + f"\n{facts.year}年 {facts.year}年度 {frame.name}")
     by_aspect, special = plan(facts, frame)
-    problems: list[DraftItem] = []
-    for aspect in frame.aspects:
-        problems += write_aspect(run, aspect, by_aspect[aspect.name], len(problems) + 1)
-    run.emit("part", "problems")
-    causes = write_causes(run, problems)
-    run.emit("part", "causes")
-    measures = write_measures(run, problems)
-    run.emit("part", "measures")
-    draft = assemble(run, problems, causes, measures, special)
+    sections = Sections()
+    try:
+        write_sections(run, by_aspect, sections)
+    except LLMError as exc:
+        partial = assemble(run, *sections.filled(frame), special)
+        raise _interrupted(run, partial, exc, sections.step) from exc
+    draft = assemble(run, *sections.filled(frame), special)
     for _ in range(max_rounds):
         bad = review(run, draft)
         if not bad:
             break
         run.emit("status", f"根据批改意见重写 {len(bad)} 条")
-        _revise_flagged(run, draft, by_aspect, bad)
+        before = draft.model_copy(deep=True)
+        try:
+            _revise_flagged(run, draft, by_aspect, bad)
+        except LLMError as exc:
+            raise _interrupted(run, before, exc, "根据批改意见修改") from exc
     else:
         review(run, draft)
     _finish(run, draft, by_aspect)
     run.emit("done", draft)
     return draft
+
+
+def _interrupted(run: Run, partial: Draft, exc: LLMError, step: str) -> DraftInterrupted:
+    _finish(run, partial, {})
+    partial.stats["interrupted_at"] = step
+    run.emit("status", f"起草在“{step}”这一步中断，已保留已写好的部分")
+    return DraftInterrupted(exc, partial, step)
 
 
 def _revise_flagged(run: Run, draft: Draft, by_aspect: dict[str, list[Fact]], bad: dict[str, list[str]]) -> None:
