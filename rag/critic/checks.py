@@ -112,9 +112,23 @@ def _regex_hits(rule: Rule, text: str) -> Iterator[tuple[int, int, str]]:
 
 
 def _hits_in(rule: Rule, text: str) -> list[tuple[int, int, str]]:
+    """Regex hits for ``pattern`` rules; lexicon hits (plus any ``patterns``, for phrases with a gap) otherwise."""
     if rule.type == "pattern":
         return list(_regex_hits(rule, text))
-    return [(h.start, h.end, h.term.replacement) for h in _lexicon(rule).find(text)]
+    hits = [(h.start, h.end, h.term.replacement) for h in _lexicon(rule).find(text)]
+    if rule.params.get("patterns"):
+        hits = _merge_hits(hits, list(_regex_hits(rule, text)))
+    return hits
+
+
+def _merge_hits(a: list[tuple[int, int, str]], b: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    """Both hit lists in text order; an overlapping hit keeps the earlier, then longer, one."""
+    kept: list[tuple[int, int, str]] = []
+    for h in sorted(a + b, key=lambda h: (h[0], -(h[1] - h[0]))):
+        if kept and h[0] < kept[-1][1]:
+            continue
+        kept.append(h)
+    return kept
 
 
 def _units(rule: Rule, doc: ParsedDraft) -> list[tuple[int, int]]:
@@ -245,14 +259,20 @@ SECTION_WORDS = {
 }
 
 
+SECTION_KINDS = {"上年度整改": "rectification", "反面典型案例剖析": "case"}  # part kinds the parser gives them
+
+
 def structure_required_extra(rule: Rule, ctx: Context) -> list[Finding]:
     doc, frame = ctx.doc, ctx.frame
     if frame is None or not _complete_enough(doc, rule):
         return []
     heads = [h.text for h in doc.headings] + [doc.norm[a:min(b, a + 40)] for a, b in doc.paragraphs]
+    kinds = {p.kind for p in doc.parts}
     out = []
     for sec in frame.required_sections:
         words = SECTION_WORDS.get(sec, (sec,))
+        if SECTION_KINDS.get(sec) in kinds:
+            continue
         if not any(any(w in h for w in words) for h in heads):
             a, b = _first_line(doc)
             out.append(make(rule, ctx, a, b, f"缺少“{sec}”部分"))
@@ -324,6 +344,7 @@ def structure_first_person(rule: Rule, ctx: Context) -> list[Finding]:
 
 
 def structure_theme(rule: Rule, ctx: Context) -> list[Finding]:
+    """The opening names another year's theme (even when this year's keywords stand next to it)."""
     doc, frame = ctx.doc, ctx.frame
     if frame is None:
         return []
@@ -331,18 +352,52 @@ def structure_theme(rule: Rule, ctx: Context) -> list[Finding]:
     if not opening:
         return []
     text = "\n".join(doc.norm[p.start:p.end] for p in opening)
-    if any(k in text for k in frame.theme_keywords):
+    hits = sorted(_foreign_themes(text, frame, ctx.year))
+    if not hits:
         return []
-    own = set(frame.theme_keywords)
+    i, kw, name = hits[0]
+    a = _offset_in(doc, opening, i)
+    return [make(rule, ctx, a, a + len(kw), f"“{kw}”是“{name}”的主题")]
+
+
+_PAST_BEFORE = re.compile(r"(?:上年度|上一年度|去年|上次|往年|\d{4}年度?)[^。；！？]{0,20}$")
+
+
+def _foreign_themes(text: str, frame: Frame, year: int | None) -> list[tuple[int, str, str]]:
+    """(offset, keyword, frame name) of theme keywords that belong only to frames of other years.
+
+    Keywords valid for this year (any frame of the year, or words of this frame's own theme) are allowed; dated formulations (plenums, 党史学习教育)
+    are left to the ``outdated`` rule; a phrase about the past (…成果, 上年度…) is not a theme statement.
+    """
+    years = {year} if year is not None else set(frame.years)
+    valid = {k for f in load_frames() if f.id == frame.id or years & set(f.years) for k in f.theme_keywords}
+    own_text = frame.theme + " ".join(a.name for a in frame.aspects)
+    dated = _dated_terms()
+    out, taken = [], set()
     for f in load_frames():
-        if f.id == frame.id:
+        if f.id == frame.id or years & set(f.years):
             continue
-        for kw in sorted(set(f.theme_keywords) - own, key=len, reverse=True):
-            i = text.find(kw)
-            if i >= 0 and len(kw) >= 3:
-                a = _offset_in(doc, opening, i)
-                return [make(rule, ctx, a, a + len(kw), f"“{kw}”是“{f.name}”的主题")]
-    return []
+        for kw in sorted(set(f.theme_keywords) - valid, key=len, reverse=True):
+            if len(kw) < 3 or kw in own_text or any(d in kw or kw in d for d in dated):
+                continue
+            for m in re.finditer(re.escape(kw), text):
+                span = set(range(m.start(), m.end()))
+                if span & taken or _past_context(text, m.start(), m.end()):
+                    continue
+                taken |= span
+                out.append((m.start(), kw, f.name))
+    return out
+
+
+def _past_context(text: str, start: int, end: int) -> bool:
+    after = text[end:end + 6]
+    return any(w in after for w in ("成果", "以来", "期间")) or bool(_PAST_BEFORE.search(text[max(0, start - 24):start]))
+
+
+@lru_cache(maxsize=4)
+def _dated_terms(name: str = "outdated") -> tuple[str, ...]:
+    """Terms of the validity lexicon: formulations whose dating belongs to ``outdated.formulation``."""
+    return tuple(str(e.get("term")) for e in raw_entries(name) if e.get("term"))
 
 
 def _offset_in(doc: ParsedDraft, parts: list[Part], i: int) -> int:
@@ -371,13 +426,18 @@ def check_structure(rule: Rule, ctx: Context) -> list[Finding]:
 
 # --------------------------------------------------------------------------- metric
 
+# Left out of the denominator: the title, and the sections a year's notice adds (they are neither problems nor
+# padding; counting them would punish drafts that include them).
+NOT_IN_BODY = ("title", "rectification", "case")
+
+
 def check_metric(rule: Rule, ctx: Context) -> list[Finding]:
     """Proportions: share of 问题+原因 in the body, or minimum characters of a part."""
     doc = ctx.doc
     present = {p.kind for p in doc.parts}
     if not all(k in present for k in MAIN_PARTS) or not _complete_enough(doc, rule):
         return []
-    body = sum(len(clean(doc.norm[p.start:p.end])) for p in doc.parts if p.kind != "title") or 1
+    body = sum(len(clean(doc.norm[p.start:p.end])) for p in doc.parts if p.kind not in NOT_IN_BODY) or 1
     metric = rule.params["metric"]
     if metric == "problems_causes_share":
         share = sum(len(clean(doc.norm[p.start:p.end])) for p in doc.parts_of("problems", "causes")) / body

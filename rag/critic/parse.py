@@ -31,8 +31,18 @@ PART_KEYWORDS: list[tuple[str, tuple[str, ...]]] = [
     ("causes", ("原因", "根源", "剖析", "根子")),
     ("measures", ("整改措施", "努力方向", "整改方向", "下一步", "改进措施", "整改举措", "措施", "今后", "打算")),
     ("problems", ("存在的问题", "存在问题", "问题查摆", "查摆问题", "突出问题", "主要问题", "检视问题",
-                  "查找问题", "对照检查", "问题清单", "检视剖析", "差距和不足", "不足")),
+                  "查找问题", "对照检查", "问题清单", "检视剖析", "差距和不足", "不足", "查摆的问题", "查摆出的问题",
+                  "检视出的问题", "检视的问题", "查找的问题", "查找出的问题", "梳理出的问题", "具体问题", "问题表现")),
 ]
+# A bare line (no number) is a part heading when it is short, unpunctuated and names a part, but not a title.
+BARE_HEADING_MAX = 16
+NOT_BARE = re.compile(r"材料|提纲|发言|报告|汇报|生活会|对照检查|[，。；;！？、,.]")
+# Paragraphs inside 问题 that are really 上年度整改 or 案例剖析 (they open with these words).
+EXTRA_LEAD = {
+    "rectification": re.compile(r"^(?:（[一二三四五六七八九十]）|[一二三四五六七八九十]是)?(?:关于|对照)?"
+                                r"(?:上年度|上一年度|去年|上次|\d{4}年度)[^。]{0,24}整改"),
+    "case": re.compile(r"^(?:（[一二三四五六七八九十]）)?[^。]{0,12}(?:反面典型|典型案例|案例剖析|以案促改|以案为鉴)"),
+}
 MAIN_PARTS = ("problems", "causes", "measures")
 PART_LABELS = {
     "title": "标题", "opening": "开头", "problems": "问题", "causes": "原因", "measures": "措施",
@@ -146,7 +156,17 @@ def _heading_of(line: str) -> tuple[int, str] | None:
             return level, next(g for g in m.groups() if g)
     if line.lstrip().startswith("#"):
         return 1, ""
+    if _bare_heading(line):
+        return 1, ""
     return None
+
+
+def _bare_heading(line: str) -> bool:
+    """A short unnumbered line that names a part (“整改措施”, “根源分析：”), not a title or a sentence."""
+    t = line.strip().rstrip("：:")
+    if not t or len(t) > BARE_HEADING_MAX or NOT_BARE.search(t):
+        return False
+    return _classify(t) is not None
 
 
 def _starts_block(line: str) -> bool:
@@ -176,7 +196,7 @@ def normalise(text: str) -> tuple[str, list[int]]:
         stripped = raw.rstrip()
         soft = (
             len(stripped) >= 12 and stripped[-1] not in SENTENCE_END and _is_cjk(stripped[-1])
-            and not _starts_block(nxt) and _heading_of(stripped.strip()) is None
+            and not _starts_block(nxt) and (_heading_of(stripped.strip()) is None or _mid_sentence(stripped))
         )
         if soft:
             while out and out[-1] in ws:
@@ -188,6 +208,11 @@ def normalise(text: str) -> tuple[str, list[int]]:
             index.append(line_end)
             skip = 0
     return "".join(out), index
+
+
+def _mid_sentence(line: str) -> bool:
+    """A numbered line that breaks off inside a sentence (ends with ，/、 or already holds a full stop)."""
+    return line[-1] in "，、" or bool(re.search(r"[。；;！？]", line[:-1]))
 
 
 def _classify(text: str) -> str | None:
@@ -234,11 +259,19 @@ def _is_short_heading(h: Heading) -> bool:
     return len(body) <= 60 and not re.search(r"[。！？]", body[:-1] if body else body)
 
 
+def _title_like(h: Heading) -> bool:
+    """A heading that can name a part: no sentence punctuation; a level-2 one also short (≤ 30 字)."""
+    body = re.sub(r"\s", "", h.text)
+    if re.search(r"[。；;！？]", body):
+        return False
+    return h.level == 1 or len(body) <= 30
+
+
 def _top_level(headings: list[Heading], aspect_words: list[str]) -> tuple[list[Heading], list[tuple[str, Heading]]]:
     """Choose the headings that delimit main parts: level-1 headings, else classified level-2 ones."""
     marked: list[tuple[str, Heading]] = []
     for h in headings:
-        if h.level > 2 or not _is_short_heading(h):
+        if h.level > 2 or not _is_short_heading(h) or not _title_like(h):
             continue
         kind = _classify(h.text)
         if kind is None and h.level == 1 and any(w in h.text for w in aspect_words):
@@ -273,18 +306,17 @@ def _part_items(norm: str, part: Part, headings: list[Heading]) -> None:
     aspect: str | None = None
     cursor = part.heading.end if part.heading else part.start
     blocks: list[tuple[int, int, str | None, str]] = []
-    for h in inner:
+    for i, h in enumerate(inner):
+        nxt = inner[i + 1] if i + 1 < len(inner) else None
         if cursor < h.start:
             blocks.append((cursor, h.start, aspect, ""))
-        if _is_short_heading(h) and h.level <= 2:
+        if _is_aspect(norm, h, nxt, part.end):
             part.aspects.append(h)
             aspect = h.text
             cursor = h.end
         else:
-            cursor = h.start
-            nxt = next((x.start for x in inner if x.start > h.start), part.end)
-            blocks.append((h.start, nxt, aspect, h.number))
-            cursor = nxt
+            cursor = nxt.start if nxt else part.end
+            blocks.append((h.start, cursor, aspect, h.number))
     if cursor < part.end:
         blocks.append((cursor, part.end, aspect, ""))
     seen: set[tuple[int, int]] = set()
@@ -296,6 +328,61 @@ def _part_items(norm: str, part: Part, headings: list[Heading]) -> None:
             for it in _split_items(norm, para_s, para_e, part.kind, asp):
                 it.marker = it.marker or num
                 part.items.append(it)
+
+
+def _is_aspect(norm: str, h: Heading, nxt: Heading | None, part_end: int) -> bool:
+    """A level-1/2 short heading groups items, unless it is a sentence with no body (then it is an item).
+
+    “（二）宗旨意识有所淡化，群众观点树得不牢。” followed directly by “（三）…” is a cause, not a group heading.
+    """
+    if h.level > 2 or not _is_short_heading(h):
+        return False
+    if not re.search(r"[。；;！？]$", h.text.rstrip()):
+        return True
+    body_end = nxt.start if nxt else part_end
+    has_body = bool(norm[h.end:body_end].strip())
+    return has_body or (nxt is not None and nxt.level > h.level)
+
+
+def _split_extras(part: Part) -> list[Part]:
+    """Split 上年度整改 / 案例剖析 blocks written inside 问题 into parts of their own.
+
+    They are recognised by an aspect heading that names them or a paragraph that opens with their words, so
+    that item rules and proportions do not count them as problems.
+    """
+    if part.kind != "problems" or not part.items:
+        return [part]
+    kinds = [_extra_kind(it) for it in part.items]
+    if not any(kinds):
+        return [part]
+    out: list[Part] = []
+    for it, kind in zip(part.items, kinds, strict=True):
+        kind = kind or "problems"
+        if not out or out[-1].kind != kind:
+            start = _group_start(part, it) if out else part.start
+            if out:
+                out[-1].end = start
+            out.append(Part(kind, start, part.end, heading=None if out else part.heading))
+        it.part = kind
+        out[-1].items.append(it)
+    for h in part.aspects:
+        next(p for p in reversed(out) if p.start <= h.start).aspects.append(h)
+    return out
+
+
+def _extra_kind(it: Item) -> str | None:
+    if it.aspect:
+        kind = _classify(it.aspect)
+        if kind in EXTRA_LEAD:
+            return kind
+    head = it.text[:40]
+    return next((k for k, pat in EXTRA_LEAD.items() if pat.search(head)), None)
+
+
+def _group_start(part: Part, it: Item) -> int:
+    """Where a group starting with item ``it`` begins: at its aspect heading when it has one."""
+    heads = [h for h in part.aspects if h.end <= it.start and h.text == it.aspect]
+    return heads[-1].start if heads else it.start
 
 
 def _paragraphs_in(norm: str, s: int, e: int) -> list[tuple[int, int]]:
@@ -322,7 +409,7 @@ def parse(text: str, aspect_words: list[str] | None = None) -> ParsedDraft:
         end = tops[i + 1].start if i + 1 < len(tops) else len(norm)
         part = Part(kind=kinds[id(h)], start=h.start, end=end, heading=h)
         _part_items(norm, part, headings)
-        parts.append(part)
+        parts.extend(_split_extras(part))
     if not tops and norm.strip():
         parts = _headless_parts(norm)
     paragraphs = [p for a, b in lines if (p := _trim(norm, a, b))[1] > p[0]]
