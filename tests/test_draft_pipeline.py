@@ -99,3 +99,91 @@ def test_deadline_rolls_over_year():
     import datetime as dt
 
     assert deadline(dt.date(2026, 11, 20), 3) == "2027年2月底前"
+
+
+# -- quality: causes, owners, links ------------------------------------------------------------------
+
+def test_causes_one_per_dimension_and_no_repeats():
+    from rag.draft.pipeline import merge_causes
+    from rag.draft.schemas import CauseSlot
+
+    slots = [
+        CauseSlot(problem_ids=["P1"], dimension="宗旨意识", text="宗旨意识方面，排期没有先问群众，把完成场次当成了目标"),
+        CauseSlot(problem_ids=["P2"], dimension="宗旨意识", text="对基层反映的意见没有及时研究"),
+        CauseSlot(problem_ids=["P3"], dimension="党性修养", text="排期没有先问群众，把完成场次当成了目标。"),
+        CauseSlot(problem_ids=["P9"], dimension="理想信念", text="学用脱节，把学习当成任务"),
+        CauseSlot(problem_ids=["P2"], dimension="不存在的维度", text="对下属公司放任不管，监督责任没有扛起来"),
+    ]
+    out = merge_causes(slots, {"P1", "P2", "P3"})
+    assert [d for d, _, _ in out] == ["宗旨意识", "理想信念", "党性修养"]
+    dim, text, ids = out[0]
+    assert text == "排期没有先问群众，把完成场次当成了目标"
+    assert ids == ["P1", "P2", "P3"]
+    assert out[1][2] == []  # unknown problem ids are dropped
+
+
+@pytest.mark.parametrize(("raw", "meeting_type", "owner"), [
+    ("由办公室", "班子", "办公室牵头"),
+    ("分管领导", "班子", "分管领导牵头"),
+    ("分管副局长牵头、办公室具体落实", "班子", "分管副局长牵头、办公室具体落实"),
+    ("", "支部", "支部书记牵头、支部委员分工落实"),
+    ("本人", "班子", "班子主要负责同志牵头、办公室具体落实"),
+    ("办公室", "个人", "本人"),
+])
+def test_owner_phrasing(raw, meeting_type, owner):
+    from rag.draft.pipeline import owner_of
+
+    assert owner_of(raw, meeting_type) == owner
+
+
+def test_measure_text_reads_naturally():
+    from rag.draft.pipeline import measure_text
+
+    assert measure_text("建立群众诉求台账。", "每月通报1次", "办公室牵头", "2026年2月底前") == (
+        "由办公室牵头，建立群众诉求台账，每月通报1次，2026年2月底前完成。")
+    assert measure_text("由分管领导牵头，修订制度", "形成制度1项", "分管领导牵头", "2026年3月底前").startswith(
+        "由分管领导牵头，修订制度，")
+    assert measure_text("我每月到联系村走访1次", "形成走访记录", "本人", "2026年6月底前") == (
+        "本人每月到联系村走访1次，形成走访记录，2026年6月底前完成。")
+
+
+def test_every_problem_gets_a_measure_or_a_gap(facts):
+    one = {"items": [MEASURES["items"][0], {**MEASURES["items"][0], "owner": "办公室"}]}  # a repeat, P5 uncovered
+    draft = draft_from_facts(facts, FakeChatModel(strict=True).queue(P1, P2, CAUSES, one), max_rounds=0)
+    measures = draft.part("measures").items
+    assert [it.problem_ids for it in measures] == [["P3"], ["P5"]]
+    assert not measures[0].gap and measures[0].text.startswith("由分管副局长牵头，调整送戏下乡排期")
+    assert measures[1].gap and "对下属公司监督缺位" in measures[1].text
+
+
+def test_problem_does_not_repeat_its_summary(facts):
+    p1 = {"items": [{"fact_ids": ["F1"], "summary": "送戏下乡演出48场，其中19场安排在农忙时节",
+                     "instance": "2025年送戏下乡演出48场，其中19场安排在农忙时节，观众不足30人", "reflection": ""}]}
+    draft = draft_from_facts(facts, FakeChatModel(strict=True).queue(p1, P2, CAUSES, MEASURES), max_rounds=0)
+    text = draft.part("problems").items[2].text
+    assert text == "2025年送戏下乡演出48场，其中19场安排在农忙时节，观众不足30人。"
+
+
+def test_failed_revision_keeps_the_unrevised_draft(facts):
+    from rag.draft.pipeline import DraftInterrupted
+
+    typo = {"items": [{**P1["items"][0], "instance": "2025年按排送戏下乡演出48场，其中19场安排在农忙时节，观众不足30人"}]}
+    model = FakeChatModel(strict=True).queue(typo, P2, CAUSES, MEASURES, "不是JSON", "还不是")
+    with pytest.raises(DraftInterrupted) as info:
+        draft_from_facts(facts, model, max_rounds=1)
+    partial = info.value.partial
+    assert info.value.step == "根据批改意见修改"
+    assert "按排送戏下乡" in partial.part("problems").items[2].text  # the version before the failed rewrite
+    assert "上一稿的问题" in model.history[4][-1].content  # the rewrite was asked with the critic's feedback
+    assert not [it for it in partial.gaps if "未生成" in it.text]
+
+
+def test_interrupted_draft_from_fake_transport_error(facts, monkeypatch):
+    from rag.draft.pipeline import DraftInterrupted
+
+    monkeypatch.setenv("ZHAOJING_LLM_RETRY_BASE", "0")
+    model = FakeChatModel(strict=True).queue(P1, *[ConnectionResetError("reset")] * 3)
+    with pytest.raises(DraftInterrupted) as info:
+        draft_from_facts(facts, model)
+    assert "无法连接模型服务" in info.value.message and info.value.partial.stats["llm_calls"] == 4
+    assert "48场" in to_markdown(info.value.partial)

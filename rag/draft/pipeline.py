@@ -107,7 +107,8 @@ def call_slots(run: Run, step: str, schema: type[T], **variables: Any) -> T:
     msgs = prompting.messages(step, meeting_type=run.facts.meeting_type, **variables)
     slots = structured_call(
         run.model, msgs, schema, max_tokens=MAX_TOKENS.get(step), stats=run.stats,
-        on_token=lambda piece: run.emit("token", piece), on_retry=lambda note: run.emit("status", note),
+        on_token=(lambda piece: run.emit("token", piece)) if run.on_event else None,  # stream only for a listener
+        on_retry=lambda note: run.emit("status", note),
     )
     return screen_slots(slots, msgs, run.known)  # drop answers obeying instructions hidden in the material
 
@@ -190,7 +191,21 @@ def _clean_sentence(text: str) -> str:
     text = re.sub(r"^[一二三四五六七八九十]是|^\d+[.、]", "", text.strip())
     if "“" not in text:  # the small model likes ‘…’ where the genre uses “…”
         text = text.replace("‘", "“").replace("’", "”")
-    return text.rstrip("。；;，, ")
+    text = text.rstrip("。；;，, ")
+    while text.count("”") > text.count("“") and text.endswith("”"):  # a stray closing quote
+        text = text[:-1].rstrip("。；;，, ")
+    return text
+
+
+PRAISE = re.compile(r"体现了|体现出|积极|取得|成效|高度重视|认真负责|充分发挥")
+
+
+def _reflection(text: str, instance: str) -> str:
+    """The reflection sentence, unless it praises or only repeats the instance."""
+    text = _clean_sentence(text)
+    if not text or PRAISE.search(text) or similarity(text, instance) >= 0.5:
+        return ""
+    return text
 
 
 def similarity(a: str, b: str) -> float:
@@ -201,11 +216,10 @@ def similarity(a: str, b: str) -> float:
 
 def _problem_body(summary: str, instance: str, reflection: str) -> str:
     """一是 body: summary, instance, reflection — without repeating a summary the instance already says."""
-    summary, instance, reflection = _clean_sentence(summary), _clean_sentence(instance), _clean_sentence(reflection)
+    summary, instance = _clean_sentence(summary), _clean_sentence(instance)
     parts = [instance] if not summary or summary in instance or similarity(summary, instance) >= 0.5 else [
         summary, instance]
-    if reflection and similarity(reflection, instance) < 0.5:
-        parts.append(reflection)
+    parts.append(_reflection(reflection, instance))
     return "。".join(p for p in parts if p) + "。"
 
 
@@ -229,7 +243,8 @@ def write_aspect(run: Run, aspect: Aspect, facts: list[Fact], n0: int, feedback:
         if any(similarity(body, it.text) >= 0.6 for it in items):
             continue  # the same problem told twice
         ids = [x for x in s.fact_ids if x in valid] or [f.id for f in facts]
-        item = DraftItem(id=f"P{n0 + len(items)}", text=body, aspect=aspect.name, fact_ids=ids)
+        item = DraftItem(id=f"P{n0 + len(items)}", text=body, aspect=aspect.name, fact_ids=ids,
+                         summary=_clean_sentence(s.summary)[:30])
         items.append(guard(run, item))
     return items or [DraftItem(id=f"P{n0}", aspect=aspect.name, gap=True,
                                text=GAP.format(what=f"{aspect.name}方面的具体问题"))]
@@ -240,7 +255,7 @@ def _role(facts: UnitFacts) -> str:
 
 
 def _real_problems(problems: list[DraftItem]) -> list[dict]:
-    return [{"id": p.id, "summary": p.text.split("。")[0]} for p in problems if not p.gap]
+    return [{"id": p.id, "summary": p.summary or p.text.split("。")[0]} for p in problems if not p.gap]
 
 
 def write_causes(run: Run, problems: list[DraftItem], feedback: str | None = None,
@@ -263,8 +278,8 @@ def write_causes(run: Run, problems: list[DraftItem], feedback: str | None = Non
 def merge_causes(slots: list[CauseSlot], valid: set[str]) -> list[tuple[str, str, list[str]]]:
     """(dimension, text, problem ids) per cause: one cause per dimension, near-identical texts merged.
 
-    Two causes of the same dimension become one (their texts joined unless one repeats the other);
-    a cause whose text nearly repeats an earlier one only adds its problem ids to it.
+    A later cause of a dimension already used, or whose text nearly repeats an earlier cause, only
+    adds its problem ids to that cause (joining texts made long restatements on the small model).
     """
     out: list[tuple[str, str, list[str]]] = []
     for slot in slots:
@@ -278,8 +293,6 @@ def merge_causes(slots: list[CauseSlot], valid: set[str]) -> list[tuple[str, str
             out.append((dim, text, ids))
             continue
         d, t, old = out[k]
-        if d == dim and similarity(t, text) < 0.5 and text not in t:
-            t = f"{t}；{text}"
         out[k] = (d, t, list(dict.fromkeys(old + ids)))
     return out
 
@@ -330,9 +343,11 @@ def write_measures(run: Run, problems: list[DraftItem], feedback: str | None = N
     meeting = run.facts.meeting_date or dt.date.today()
     valid = [p["id"] for p in listed]
     items: list[DraftItem] = []
+    actions: list[str] = []
     for s in slots.items:
-        if not s.action.strip() or any(similarity(s.action, it.text) >= 0.6 for it in items):
-            continue
+        if not s.action.strip() or any(similarity(s.action, a) >= 0.6 for a in actions):
+            continue  # the same measure twice
+        actions.append(s.action)
         due = deadline(meeting, MONTHS[min(len(items), len(MONTHS) - 1)])
         owner = owner_of(s.owner, run.facts.meeting_type)
         result = _clean_sentence(s.result)

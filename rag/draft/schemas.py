@@ -5,43 +5,70 @@ The model only fills short slots; code renders the genre's numbering and prose a
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+
+
+def _key(chinese: str, english: str) -> AliasChoices:
+    """Slots are filled under Chinese keys (the small model reads them as instructions: measured,
+    English keys made it put the fact into ``summary`` and the source into ``instance``); the
+    English field names are accepted too."""
+    return AliasChoices(chinese, english)
+
+
+def _fill_every_key(schema: dict) -> None:
+    """JSON schema for constrained decoding: every key required, id lists non-empty.
+
+    Python-side defaults stay, so lenient answers from other models still validate.
+    """
+    schema["required"] = list(schema.get("properties", {}))
+    for key in ("依据", "对应问题"):
+        if key in schema["properties"]:
+            schema["properties"][key]["minItems"] = 1
+
+
+SLOT_CONFIG = ConfigDict(json_schema_extra=_fill_every_key)
 
 
 class ProblemSlot(BaseModel):
-    fact_ids: list[str] = Field(default_factory=list, max_length=4)
-    summary: str = Field(max_length=60)
-    instance: str = Field(max_length=300)
-    reflection: str = Field(default="", max_length=120)
+    model_config = SLOT_CONFIG
+
+    fact_ids: list[str] = Field(default_factory=list, max_length=4, validation_alias=_key("依据", "fact_ids"))
+    summary: str = Field(max_length=60, validation_alias=_key("问题", "summary"))
+    instance: str = Field(max_length=300, validation_alias=_key("具体表现", "instance"))
+    reflection: str = Field(default="", max_length=120, validation_alias=_key("思想差距", "reflection"))
 
 
 class ProblemSlots(BaseModel):
-    items: list[ProblemSlot] = Field(max_length=3)
+    items: list[ProblemSlot] = Field(max_length=3, validation_alias=_key("条目", "items"))
 
 
 class CauseSlot(BaseModel):
-    problem_ids: list[str] = Field(default_factory=list, max_length=6)
-    dimension: str = Field(max_length=12)
-    text: str = Field(max_length=240)
+    model_config = SLOT_CONFIG
+
+    problem_ids: list[str] = Field(default_factory=list, max_length=6, validation_alias=_key("对应问题", "problem_ids"))
+    dimension: str = Field(max_length=12, validation_alias=_key("方面", "dimension"))
+    text: str = Field(max_length=240, validation_alias=_key("原因", "text"))
 
 
 class CauseSlots(BaseModel):
-    items: list[CauseSlot] = Field(min_length=1, max_length=4)
+    items: list[CauseSlot] = Field(min_length=1, max_length=4, validation_alias=_key("条目", "items"))
 
 
 class MeasureSlot(BaseModel):
-    problem_ids: list[str] = Field(default_factory=list, max_length=6)
-    action: str = Field(max_length=160)
-    result: str = Field(max_length=120)
-    owner: str = Field(default="", max_length=40)
+    model_config = SLOT_CONFIG
+
+    problem_ids: list[str] = Field(default_factory=list, max_length=6, validation_alias=_key("对应问题", "problem_ids"))
+    action: str = Field(max_length=160, validation_alias=_key("措施", "action"))
+    result: str = Field(max_length=120, validation_alias=_key("检验结果", "result"))
+    owner: str = Field(default="", max_length=40, validation_alias=_key("牵头", "owner"))
 
 
 class MeasureSlots(BaseModel):
-    items: list[MeasureSlot] = Field(min_length=1, max_length=10)
+    items: list[MeasureSlot] = Field(min_length=1, max_length=10, validation_alias=_key("条目", "items"))
 
 
 class ItemRewrite(BaseModel):
-    text: str = Field(max_length=400)
+    text: str = Field(max_length=400, validation_alias=_key("内容", "text"))
 
 
 class Citation(BaseModel):
@@ -58,6 +85,8 @@ class DraftItem(BaseModel):
 
     id: str
     text: str
+    summary: str = ""
+    """Problems: the one-line summary (what causes and measures refer to)."""
     aspect: str | None = None
     fact_ids: list[str] = Field(default_factory=list)
     problem_ids: list[str] = Field(default_factory=list)
