@@ -18,7 +18,7 @@ SENTENCE_END = "。！？；：…!?;:”’）)】"
 HEADING_PATTERNS: list[tuple[int, re.Pattern[str]]] = [
     (1, re.compile(rf"^\s*(?:#+\s*)?(?:第([{CN_NUM}]+)部分|([{CN_NUM}]+)[、.．])")),
     (2, re.compile(rf"^\s*[（(]([{CN_NUM}]+)[）)]")),
-    (3, re.compile(r"^\s*(\d{1,2})(?:[.．、](?!\d)|\s)")),
+    (3, re.compile(r"^\s*(\d{1,2})(?:[.．、](?!\d)|[.．](?=\d{4}\s*年)|\s)")),  # 1.2026年… is item 1
     (4, re.compile(r"^\s*[（(](\d{1,2})[）)]")),
 ]
 SENTENCE = re.compile(r"[^。！？；\n]+[。！？；]?")  # also in predicates.sentence_around
@@ -355,14 +355,13 @@ def _split_extras(part: Part) -> list[Part]:
     kinds = [_extra_kind(it) for it in part.items]
     if not any(kinds):
         return [part]
-    out: list[Part] = []
-    for it, kind in zip(part.items, kinds, strict=True):
+    out: list[Part] = [Part("problems", part.start, part.end, heading=part.heading)]
+    for i, (it, kind) in enumerate(zip(part.items, kinds, strict=True)):
         kind = kind or "problems"
-        if not out or out[-1].kind != kind:
-            start = _group_start(part, it) if out else part.start
-            if out:
-                out[-1].end = start
-            out.append(Part(kind, start, part.end, heading=None if out else part.heading))
+        if out[-1].kind != kind or (i == 0 and kind != "problems"):
+            start = _group_start(part, it)
+            out[-1].end = start
+            out.append(Part(kind, start, part.end))
         it.part = kind
         out[-1].items.append(it)
     for h in part.aspects:
