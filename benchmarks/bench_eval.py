@@ -12,6 +12,8 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -30,6 +32,32 @@ def make_dataset(folder: Path, n: int) -> Path:
     return path
 
 
+SERVER = """
+import sys
+from rag.evals.scripted import draft_responder
+from rag.llm.testing_server import FakeOpenAIServer
+from rag.llm import testing_server
+testing_server._Handler.disable_nagle_algorithm = True  # as a production server would (no 40 ms delayed-ACK stalls)
+srv = FakeOpenAIServer(latency=float(sys.argv[1]), responder=draft_responder).start()
+print(srv.base_url, flush=True)
+sys.stdin.read()
+print(len(srv.requests), flush=True)
+"""
+
+
+def start_server(latency: float) -> tuple[subprocess.Popen, str]:
+    """The fake endpoint in its own process, as a remote server would be (it must not share our CPU)."""
+    proc = subprocess.Popen([sys.executable, "-c", SERVER, str(latency)], cwd=ROOT, stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    return proc, proc.stdout.readline().strip()
+
+
+def stop_server(proc: subprocess.Popen) -> int:
+    """Close the server; returns how many chat requests it served."""
+    out, _ = proc.communicate("", timeout=30)
+    return int(out.strip().splitlines()[-1])
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--cases", type=int, default=100)
@@ -43,22 +71,20 @@ def main() -> None:
     from langchain_openai import ChatOpenAI
 
     from rag.evals.runner import run_eval
-    from rag.evals.scripted import draft_responder
-    from rag.llm.testing_server import FakeOpenAIServer
 
     dataset = make_dataset(tmp, args.cases)
-    with FakeOpenAIServer(latency=args.latency, responder=draft_responder) as srv:
-        model = ChatOpenAI(base_url=srv.base_url, api_key="bench", model="fake", max_retries=0, timeout=30)
-        t0 = time.perf_counter()
-        result = run_eval(dataset, model=model, model_label="bench", systems=[args.system],
-                          concurrency=args.concurrency)
-        wall = time.perf_counter() - t0
-        calls = len(srv.requests)
+    proc, base_url = start_server(args.latency)
+    model = ChatOpenAI(base_url=base_url, api_key="bench", model="fake", max_retries=0, timeout=30)
+    t0, cpu0 = time.perf_counter(), time.process_time()
+    result = run_eval(dataset, model=model, model_label="bench", systems=[args.system], concurrency=args.concurrency)
+    wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+    calls = stop_server(proc)
     per_case = calls / args.cases
     ideal = math.ceil(args.cases / args.concurrency) * per_case * args.latency
     errors = sum(bool(r.get("error")) for r in result.records)
     print(f"cases {args.cases}, system {args.system}, concurrency {args.concurrency}, latency {args.latency * 1000:.0f} ms")
     print(f"model calls {calls} ({per_case:.1f} per case), case errors {errors}")
+    print(f"client CPU {cpu:.1f} s ({cpu / args.cases * 1000:.0f} ms per case: drafting code, critic, metrics)")
     print(f"wall {wall:.1f} s, ideal {ideal:.1f} s, ratio {wall / ideal:.2f} (target <= 1.20)")
 
 

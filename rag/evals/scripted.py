@@ -34,8 +34,15 @@ def _naive(prompt: str) -> str:
             "三、整改措施\n进一步加强理论学习，切实提高工作能力。")
 
 
+FIELDS = {
+    "ProblemSlots": ("fact_ids", "summary", "instance", "reflection"),
+    "CauseSlots": ("problem_ids", "dimension", "text"),
+    "MeasureSlots": ("problem_ids", "action", "result", "owner"),
+}
+
+
 def _slot(tag: str, text: str, problem_ids: list[str]) -> dict[str, Any]:
-    core = re.split(r"（来源|[；。]", text)[0][:100]
+    core = re.split(r"（来源|[；。]", text)[0][:40]
     return {
         "fact_ids": [tag] if tag.startswith("F") else [], "problem_ids": problem_ids,
         "summary": "落实要求的标准不够高", "instance": core, "reflection": "",
@@ -45,15 +52,21 @@ def _slot(tag: str, text: str, problem_ids: list[str]) -> dict[str, Any]:
 
 
 def draft_responder(messages: list[Any]) -> str:
-    """The answer a cooperative model would give to one of our prompts (slot JSON or a naive draft)."""
+    """The answer a cooperative model would give to one of our prompts (slot JSON or a naive draft).
+
+    Answers stay short (only the requested schema's fields), as a real model's would under ``max_tokens``.
+    """
     prompt = _content(messages)
     if "JSON" not in prompt:  # the naive baseline: one free-text draft
         return _naive(prompt)
-    body = prompt.split("请只输出一个 JSON", 1)[0]
+    body, _, instruction = prompt.partition("请只输出一个 JSON")
     tagged = TAGGED.findall(body) or [("F1", "全年集中学习6次")]
     problems = [t for t, _ in tagged if t.startswith("P")]
     items = [_slot(t, text, [t] if t.startswith("P") else problems[:1]) for t, text in tagged[:2]]
-    return json.dumps({"items": items, "text": items[0]["instance"]}, ensure_ascii=False)
+    schema = next((name for name in FIELDS if f'"title":"{name}"' in instruction), None)
+    if schema is None:  # a one-item rewrite
+        return json.dumps({"text": items[0]["instance"]}, ensure_ascii=False)
+    return json.dumps({"items": [{k: it[k] for k in FIELDS[schema]} for it in items]}, ensure_ascii=False)
 
 
 class ScriptedChatModel(FakeChatModel):
