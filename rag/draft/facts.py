@@ -267,7 +267,7 @@ def _looks_like_path(text: str) -> bool:
     if path.suffix.lower() in {".yaml", ".yml", ".json"}:
         return True
     try:
-        return path.is_file()
+        return path.is_file() or path.is_dir()  # a folder gets “是文件夹” instead of a parse error
     except OSError:
         return False
 
@@ -335,6 +335,8 @@ def _parse(text: str, fmt: str) -> Any:
     if fmt == "json":
         try:
             return json.loads(text)
+        except RecursionError as exc:  # deeply nested brackets: a crash before this fix
+            raise InputError("JSON 嵌套层数过多，无法解析", "事实材料只需要两三层：顶层字段和 facts 列表；请检查括号是否成对") from exc
         except json.JSONDecodeError as exc:
             raise InputError(
                 f"JSON 格式有误：第{exc.lineno}行第{exc.colno}列附近",

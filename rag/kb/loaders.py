@@ -104,7 +104,16 @@ def check_file(path: Path, limit: int) -> None:
 
 
 def decode_text(data: bytes, name: str = "") -> str:
-    """Decode bytes as UTF-8 (with or without BOM), falling back to GB18030 (covers GBK/GB2312)."""
+    """Decode bytes as UTF-8 (with or without BOM), UTF-16 with BOM (Windows “Unicode”), or GB18030 (covers
+    GBK/GB2312). Bytes with NUL characters that are not UTF-16 are refused as binary."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            pass
+    elif b"\x00" in data:
+        raise InputError(f"这不是文本文件（可能是 Word、PDF、图片或压缩包）：{name}",
+                         "请上传 .docx/.pdf 原文件，或把内容另存为 UTF-8 编码的 .txt 后再导入")
     for encoding in ("utf-8-sig", "gb18030"):
         try:
             return data.decode(encoding)

@@ -38,6 +38,7 @@ COLLECTION_PREFIX = "zhaojing_kb"
 RRF_K = 60
 MODES = ("hybrid", "dense", "bm25")
 ADD_BATCH = 500
+GROUP_FILES = 64  # small files are written to Chroma this many at a time (one pending/done cycle per group)
 PAGE = 5000
 OVERFETCH = 1.5  # filtered dense search: fetch depth / selectivity × this many unfiltered neighbours …
 MAX_FETCH = 2000  # … unless that exceeds this, then let Chroma apply the filter
@@ -67,6 +68,18 @@ class Hit:
     def to_dict(self) -> dict[str, Any]:
         """Plain dict (JSON-serialisable)."""
         return asdict(self)
+
+
+@dataclass
+class _Prepared:
+    """One file loaded, chunked and embedded, waiting to be written with its group."""
+
+    source: str
+    known: bool
+    record: dict[str, Any]
+    chunks: list[Chunk]
+    metas: list[dict[str, Any]]
+    vectors: np.ndarray
 
 
 @dataclass
@@ -432,45 +445,59 @@ class KnowledgeBase:
     def ingest(self, paths: Iterable[str | Path], *, kind: str | None = None,
                progress: ProgressFn | None = None) -> IngestReport:
         """Ingest files and folders (recursively). Unchanged files are skipped, changed files replace their
-        old chunks; per-file errors are collected in the report instead of aborting."""
+        old chunks; per-file errors are collected in the report instead of aborting.
+
+        Files are written in groups (up to :data:`GROUP_FILES` files or :data:`ADD_BATCH` chunks): each group
+        is marked pending, written, then marked done, so an interrupted run is completed by re-running it."""
         started = time.perf_counter()
         if isinstance(paths, str | Path):
             paths = [paths]
         files, errors = expand_paths(paths)
         report = IngestReport(errors=list(errors))
         manifest = self._manifest()
+        group: list[_Prepared] = []
         for i, path in enumerate(files):
             source = source_for(path)
             if progress:
                 progress(i, len(files), source)
             try:
-                self._ingest_file(path, source, kind, manifest.get(source), report)
+                prepared = self._prepare(path, source, kind, manifest.get(source), report)
             except ZhaojingError as exc:
                 report.errors.append((source, str(exc)))
-            except Exception as exc:  # store failures are reported per file, not fatal
+                continue
+            except Exception as exc:  # unexpected failures are reported per file, not fatal
                 log.exception("ingest failed for %s", source)
-                report.errors.append((source, f"写入知识库失败：{exc}"))
+                report.errors.append((source, f"读取或向量化失败：{exc}"))
+                continue
+            if prepared is not None:
+                group.append(prepared)
+            if len(group) >= GROUP_FILES or sum(len(g.chunks) for g in group) >= ADD_BATCH:
+                self._flush(group, report)
+                group = []
+        self._flush(group, report)
         if progress:
             progress(len(files), len(files), "")
         report.seconds = time.perf_counter() - started
         return report
 
-    def _ingest_file(self, path: Path, source: str, kind: str | None, previous: dict[str, Any] | None,
-                     report: IngestReport) -> None:
+    def _prepare(self, path: Path, source: str, kind: str | None, previous: dict[str, Any] | None,
+                 report: IngestReport) -> _Prepared | None:
+        """Load, chunk and embed one file; None (and a skip in the report) when it is unchanged."""
         limit = max_file_bytes()
         check_file(path, limit)
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
         fingerprint = f"{digest}:{kind or ''}:{CHUNKER_VERSION}:{self._embedder_name}"
         if previous and previous.get("status") == "done" and previous.get("fingerprint") == fingerprint:
             report.skipped.append(source)
-            return
+            return None
         doc = load_document(path, kind=kind, max_bytes=limit)
         chunks = chunk_text(doc.text, title=doc.title)
         metas = [self._chunk_meta(doc, source, digest, c) for c in chunks]
         vectors = self.embedder.embed_passages([context_text(c.text, m) for c, m in zip(chunks, metas, strict=True)])
-        self._write(source, doc, digest, fingerprint, chunks, metas, vectors)
-        (report.updated if previous else report.added).append(source)
-        report.chunks += len(chunks)
+        record = _clean_meta({**{k: doc.metadata.get(k) for k in _DOC_FIELDS}, "source": source, "hash": digest,
+                              "fingerprint": fingerprint, "chunks": len(chunks), "path": str(doc.path),
+                              "ingested_at": dt.datetime.now().isoformat(timespec="seconds")})
+        return _Prepared(source, previous is not None, record, chunks, metas, vectors)
 
     @staticmethod
     def _chunk_meta(doc: Document, source: str, digest: str, chunk: Chunk) -> dict[str, Any]:
@@ -479,20 +506,37 @@ class KnowledgeBase:
                     ordinal=chunk.ordinal, paragraph=chunk.paragraph)
         return _clean_meta(meta)
 
-    def _write(self, source: str, doc: Document, digest: str, fingerprint: str, chunks: list[Chunk],
-               metas: list[dict[str, Any]], vectors: np.ndarray) -> None:
-        record = _clean_meta({**{k: doc.metadata.get(k) for k in _DOC_FIELDS}, "source": source, "hash": digest,
-                              "fingerprint": fingerprint, "chunks": len(chunks), "path": str(doc.path),
-                              "ingested_at": dt.datetime.now().isoformat(timespec="seconds")})
-        ids = [f"{source}#{c.ordinal}" for c in chunks]
+    def _flush(self, group: list[_Prepared], report: IngestReport) -> None:
+        """Write a group of prepared files; a store failure marks each of them as failed in the report."""
+        if not group:
+            return
+        try:
+            self._write(group)
+        except Exception as exc:  # noqa: BLE001 - reported per file; the pending records make a re-run redo them
+            log.exception("writing %d files to the knowledge base failed", len(group))
+            report.errors += [(g.source, f"写入知识库失败：{exc}（请重新导入）") for g in group]
+            return
+        for g in group:
+            (report.updated if g.known else report.added).append(g.source)
+            report.chunks += len(g.chunks)
+
+    def _write(self, group: list[_Prepared]) -> None:
+        """Mark pending → replace chunks → mark done, for the whole group (one Chroma call per step)."""
+        sources = [g.source for g in group]
+        ones = [[1.0]] * len(group)
+        ids = [f"{g.source}#{c.ordinal}" for g in group for c in g.chunks]
+        texts = [c.text for g in group for c in g.chunks]
+        metas = [m for g in group for m in g.metas]
+        vectors = np.vstack([g.vectors for g in group if len(g.vectors)]) if ids else np.zeros((0, 1))
         with self._lock:
-            self._files.upsert(ids=[source], embeddings=[[1.0]], metadatas=[{**record, "status": "pending"}])
-            self._chunks.delete(where={"source": source})
-            for i in range(0, len(chunks), ADD_BATCH):
+            self._files.upsert(ids=sources, embeddings=ones, metadatas=[{**g.record, "status": "pending"} for g in group])
+            stale = [g.source for g in group if g.known]
+            if stale:
+                self._chunks.delete(where={"source": {"$in": stale}})
+            for i in range(0, len(ids), ADD_BATCH):
                 self._chunks.upsert(ids=ids[i : i + ADD_BATCH], embeddings=vectors[i : i + ADD_BATCH],
-                                    documents=[c.text for c in chunks[i : i + ADD_BATCH]],
-                                    metadatas=metas[i : i + ADD_BATCH])
-            self._files.upsert(ids=[source], embeddings=[[1.0]], metadatas=[{**record, "status": "done"}])
+                                    documents=texts[i : i + ADD_BATCH], metadatas=metas[i : i + ADD_BATCH])
+            self._files.upsert(ids=sources, embeddings=ones, metadatas=[{**g.record, "status": "done"} for g in group])
             self._bump()
 
     # ---------------------------------------------------------------- documents

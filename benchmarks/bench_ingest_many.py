@@ -1,0 +1,60 @@
+"""Ingest a folder of many small files with the fake embedder: time, peak memory, progress calls, re-run skip.
+
+    .venv/bin/python benchmarks/bench_ingest_many.py [N_FILES]
+
+Prints figures only (no thresholds); the correctness checks are in tests/test_bad_input_kb.py.
+"""
+
+from __future__ import annotations
+
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from rag.config import Settings  # noqa: E402
+from rag.embed import FakeEmbedder  # noqa: E402
+from rag.kb.store import KnowledgeBase  # noqa: E402
+
+PARAGRAPH = "第{n}份往年材料。一是调查研究不够深入，全年到基层调研{n}次，其中城区占一半以上。二是整改台账更新不及时。\n"
+
+
+def make_folder(folder: Path, n: int) -> None:
+    """``n`` small Markdown files in 20 sub-folders."""
+    for i in range(n):
+        sub = folder / f"past/{i % 20:02d}"
+        sub.mkdir(parents=True, exist_ok=True)
+        (sub / f"材料{i:05d}.md").write_text(f"# 材料{i}\n\n" + PARAGRAPH.format(n=i) * 3, encoding="utf-8")
+
+
+def main() -> None:
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "kb"
+        make_folder(folder, n)
+        kb = KnowledgeBase(Settings(data_dir=Path(tmp) / "data"), embedder=FakeEmbedder())
+        calls = []
+        rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        started = time.perf_counter()
+        report = kb.ingest([folder], progress=lambda done, total, src: calls.append(done))
+        first = time.perf_counter() - started
+        rss1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        started = time.perf_counter()
+        again = kb.ingest([folder])
+        second = time.perf_counter() - started
+        started = time.perf_counter()
+        hits = kb.search("调查研究 基层调研", k=5)
+        search = time.perf_counter() - started
+    print(f"files: {n}, chunks: {report.chunks}, errors: {len(report.errors)}")
+    print(f"first ingest: {first:.1f} s ({n / first:.0f} files/s), progress calls: {len(calls)}")
+    print(f"re-run (all unchanged): {second:.1f} s, skipped: {len(again.skipped)}")
+    print(f"first search after ingest (builds BM25): {search:.2f} s, hits: {len(hits)}")
+    print(f"peak RSS: {rss1 / 1024:.0f} MB (before ingest {rss0 / 1024:.0f} MB)")
+
+
+if __name__ == "__main__":
+    main()
