@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PORT   ?= 8501
 
-.PHONY: install setup run test lint eval bench browser-deps clean-data
+.PHONY: install setup run test lint eval eval-baseline bench browser-deps clean-data
 
 install: $(STAMP)
 
@@ -25,10 +25,11 @@ run: setup
 
 # 浏览器测试需要 Debian 的 chromium 与 chromium-driver（已安装则跳过）
 browser-deps:
-	@if ! command -v chromium >/dev/null 2>&1 || ! fc-list 2>/dev/null | grep -qi "noto sans cjk"; then \
-		echo "安装 chromium 与中文字体（浏览器测试用）"; \
+	@if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1 \
+		|| ! fc-list 2>/dev/null | grep -qi "noto sans cjk"; then \
+		echo "安装 chromium、chromium-driver 与中文字体（浏览器测试用）"; \
 		if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
-		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium chromium-driver fonts-noto-cjk >/dev/null; \
 	fi
 
 test: install browser-deps
@@ -41,6 +42,16 @@ lint: install
 eval: install
 	$(BIN)/zhaojing eval-critic evals/datasets/critique_dev.yaml
 
+# 重新生成 CI 门禁基线（有意改变指标时运行，并在提交说明里写明原因）
+eval-baseline: setup
+	id=$$(date +%Y%m%d-%H%M%S); \
+	$(BIN)/zhaojing eval run critique_dev --run-id gate-critique-$$id --no-report && \
+	$(BIN)/zhaojing eval baseline gate-critique-$$id -o evals/baselines/critique.json && \
+	$(BIN)/zhaojing eval run drafting --model embedded --no-kb --systems pipeline --cases mini-2025,geren-2023-thin \
+		--run-id gate-drafting-$$id --no-report && \
+	$(BIN)/zhaojing eval baseline gate-drafting-$$id -o evals/baselines/drafting-ci.json --keep-text
+
 bench: install
 	$(BIN)/python benchmarks/bench_kb.py
 	$(BIN)/python benchmarks/bench_critic.py
+	$(BIN)/python benchmarks/bench_eval.py

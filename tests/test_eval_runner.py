@@ -306,3 +306,11 @@ def test_cli_run_report_and_list(tmp_path):
     assert out.exit_code == 0 and (tmp_path / "r.csv").read_text(encoding="utf-8").startswith("\ufeff")
     listed = runner.invoke(app, ["eval", "list"])
     assert run_dir.name in listed.output and "drafting.yaml" in listed.output
+
+
+def test_compare_can_gate_selected_systems_only():
+    a = _scripted_run()
+    b = copy.deepcopy(a)
+    b.summary["systems"]["naive"]["metrics"]["grounding.fact_coverage"] -= 0.9
+    assert compare_runs(a, b).regressed
+    assert not compare_runs(a, b, systems=["pipeline"]).regressed

@@ -55,11 +55,17 @@ def _tolerance(metric: str, scale: float) -> float:
     return METRICS[metric].tolerance * scale
 
 
-def compare_runs(before: RunResult, after: RunResult, scale: float = 1.0) -> Comparison:
-    """Compare the summaries (gate) and the per-case metrics (report) of two runs."""
+def compare_runs(before: RunResult, after: RunResult, scale: float = 1.0,
+                 systems: list[str] | None = None) -> Comparison:
+    """Compare the summaries (gate) and the per-case metrics (report) of two runs.
+
+    ``systems`` limits the comparison (e.g. gate the pipeline and the critic, not the naive baseline).
+    """
     out = Comparison()
     sys_a, sys_b = before.summary.get("systems", {}), after.summary.get("systems", {})
     for system, a in sys_a.items():
+        if systems and system not in systems:
+            continue
         b = sys_b.get(system)
         if b is None:
             out.missing.append(system)
@@ -71,7 +77,8 @@ def compare_runs(before: RunResult, after: RunResult, scale: float = 1.0) -> Com
             out.changes.append(ch)
             if ch.worse_by() > _tolerance(metric, scale) + 1e-9:
                 out.regressions.append(ch)
-    out.case_regressions = _case_regressions(before.records, after.records, scale)
+    keep = lambda rs: [r for r in rs if not systems or r["system"] in systems]  # noqa: E731
+    out.case_regressions = _case_regressions(keep(before.records), keep(after.records), scale)
     return out
 
 
