@@ -12,11 +12,8 @@ from rag.errors import InputError, LLMError
 from rag.llm.fake import FakeChatModel
 
 P1 = {"items": [{"fact_ids": ["F1"], "summary": "对群众文化需求回应不精准",
-                 "instance": "2025年送戏下乡演出48场，其中19场安排在农忙时节，观众不足30人，另有3场被取消",
-                 "reflection": "反映出班子对群众需求了解不深"}]}
-P2 = {"items": [{"fact_ids": ["F2", "F99"], "summary": "对下属公司监督缺位",
-                 "instance": "2025年5月县委第三巡察组反馈，下属文旅公司2项景区维护工程没有经过集体研究",
-                 "reflection": "管党治党责任没有压实"}]}
+                 "reflection": "另有3场被取消，反映出班子对群众需求了解不深"}]}
+P2 = {"items": [{"fact_ids": ["F2", "F99"], "summary": "对下属公司监督缺位", "reflection": "管党治党责任没有压实"}]}
 CAUSES = {"items": [{"problem_ids": ["P3"], "dimension": "宗旨意识", "text": "送戏下乡排期没有问群众，根子在把完成场次当成目标"},
                     {"problem_ids": ["P5"], "dimension": "纪律规矩意识", "text": "对三重一大事项监督缺位，纪律规矩意识不强"}]}
 MEASURES = {"items": [{"problem_ids": ["P3"], "action": "调整送戏下乡排期，事先征求乡镇意见", "result": "每季度征求意见1次",
@@ -156,24 +153,35 @@ def test_every_problem_gets_a_measure_or_a_gap(facts):
     assert measures[1].gap and "对下属公司监督缺位" in measures[1].text
 
 
-def test_problem_does_not_repeat_its_summary(facts):
-    p1 = {"items": [{"fact_ids": ["F1"], "summary": "送戏下乡演出48场，其中19场安排在农忙时节",
-                     "instance": "2025年送戏下乡演出48场，其中19场安排在农忙时节，观众不足30人", "reflection": ""}]}
+def test_problem_renders_the_cited_fact_without_copies(facts):
+    p1 = {"items": [{"fact_ids": ["F1", "F1"], "summary": "2025年“送戏下乡”演出48场",
+                     "reflection": "其中19场安排在农忙时节，观众不足30人"},
+                    {"fact_ids": ["F1"], "summary": "送戏下乡不问群众", "reflection": "宗旨意识淡了"}]}
     draft = draft_from_facts(facts, FakeChatModel(strict=True).queue(p1, P2, CAUSES, MEASURES), max_rounds=0)
-    text = draft.part("problems").items[2].text
-    assert text == "2025年送戏下乡演出48场，其中19场安排在农忙时节，观众不足30人。"
+    items = [it for it in draft.part("problems").items if it.aspect == "在敬畏人民、敬畏组织、敬畏法纪上带头"]
+    # the summary and the reflection only copied the fact: the item is the fact in the user's words;
+    # the second item rests on the same fact and is dropped
+    assert [it.text for it in items] == [facts.facts[0].text]
+    assert items[0].fact_ids == ["F1"] and items[0].summary == "乡镇综合文化站反映"
+
+
+def test_problem_keeps_its_own_summary_and_reflection(facts):
+    draft = draft_from_facts(facts, FakeChatModel(strict=True).queue(P1, P2, CAUSES, MEASURES), max_rounds=0)
+    item = draft.part("problems").items[4]
+    assert item.text == ("对下属公司监督缺位。" + facts.facts[1].text.rstrip("。") + "。管党治党责任没有压实。")
+    assert item.summary == "对下属公司监督缺位"
 
 
 def test_failed_revision_keeps_the_unrevised_draft(facts):
     from rag.draft.pipeline import DraftInterrupted
 
-    typo = {"items": [{**P1["items"][0], "instance": "2025年按排送戏下乡演出48场，其中19场安排在农忙时节，观众不足30人"}]}
+    typo = {"items": [{**P1["items"][0], "reflection": "按排演出时没有问群众"}]}
     model = FakeChatModel(strict=True).queue(typo, P2, CAUSES, MEASURES, "不是JSON", "还不是")
     with pytest.raises(DraftInterrupted) as info:
         draft_from_facts(facts, model, max_rounds=1)
     partial = info.value.partial
     assert info.value.step == "根据批改意见修改"
-    assert "按排送戏下乡" in partial.part("problems").items[2].text  # the version before the failed rewrite
+    assert "按排演出时" in partial.part("problems").items[2].text  # the version before the failed rewrite
     assert "上一稿的问题" in model.history[4][-1].content  # the rewrite was asked with the critic's feedback
     assert not [it for it in partial.gaps if "未生成" in it.text]
 
@@ -187,3 +195,11 @@ def test_interrupted_draft_from_fake_transport_error(facts, monkeypatch):
         draft_from_facts(facts, model)
     assert "无法连接模型服务" in info.value.message and info.value.partial.stats["llm_calls"] == 4
     assert "48场" in to_markdown(info.value.partial)
+
+
+def test_measure_result_does_not_repeat_the_action():
+    from rag.draft.pipeline import _result_of
+
+    assert _result_of("每季度不少于2次，形成走访记录，形成走访记录", "每月到乡镇走访，形成走访记录") == "每季度不少于2次"
+    assert _result_of("确保效果", "建立台账") == "确保效果，建立整改台账、逐项销号"
+    assert _result_of("", "建立台账") == "建立整改台账、逐项销号"

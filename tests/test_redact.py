@@ -227,7 +227,7 @@ def test_draft_pipeline_through_remote_model_leaks_nothing(server, remote_env):
 
     slot = {
         "fact_ids": ["F1"], "problem_ids": ["P1"], "summary": "回应群众诉求不及时",
-        "instance": "〔人名1〕反映的问题拖了两个月才答复", "reflection": "反映出宗旨意识不强", "dimension": "宗旨意识",
+        "instance": "", "reflection": "〔人名1〕反映的问题拖了两个月才答复，反映出宗旨意识不强", "dimension": "宗旨意识",
         "text": "宗旨意识不牢", "action": "建立群众来电台账", "result": "形成台账", "owner": "办公室",
     }
     server.responder = lambda messages: json.dumps({"items": [slot]}, ensure_ascii=False)

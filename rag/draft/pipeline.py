@@ -203,9 +203,15 @@ PRAISE = re.compile(r"体现了|体现出|积极|取得|成效|高度重视|认�
 def _reflection(text: str, instance: str) -> str:
     """The reflection sentence, unless it praises or only repeats the instance."""
     text = _clean_sentence(text)
-    if not text or PRAISE.search(text) or similarity(text, instance) >= 0.5:
+    if not text or PRAISE.search(text) or contained(text, instance) >= 0.8:
         return ""
     return text
+
+
+def contained(a: str, b: str) -> float:
+    """Share of ``a``'s Chinese character bigrams that also occur in ``b`` (0..1)."""
+    ga = _grams(a)
+    return len(ga & _grams(b)) / len(ga) if ga else 1.0
 
 
 def similarity(a: str, b: str) -> float:
@@ -214,13 +220,20 @@ def similarity(a: str, b: str) -> float:
     return len(ga & gb) / len(ga | gb) if ga and gb else 0.0
 
 
-def _problem_body(summary: str, instance: str, reflection: str) -> str:
-    """一是 body: summary, instance, reflection — without repeating a summary the instance already says."""
-    summary, instance = _clean_sentence(summary), _clean_sentence(instance)
-    parts = [instance] if not summary or summary in instance or similarity(summary, instance) >= 0.5 else [
-        summary, instance]
-    parts.append(_reflection(reflection, instance))
-    return "。".join(p for p in parts if p) + "。"
+def _problem_body(summary: str, facts: list[Fact], reflection: str) -> str:
+    """一是 body: the model's summary, the cited facts in the user's words, the model's reflection.
+
+    A summary or reflection that only copies the facts is left out.
+    """
+    instance = "。".join(_clean_sentence(f.text) for f in facts)
+    summary = _summary(summary, instance)
+    return "。".join(p for p in (summary, instance, _reflection(reflection, instance)) if p) + "。"
+
+
+def _summary(raw: str, instance: str) -> str:
+    """The model's one-line summary, unless it only copies the facts."""
+    summary = _clean_sentence(raw)
+    return "" if contained(summary, instance) >= 0.8 else summary
 
 
 def write_aspect(run: Run, aspect: Aspect, facts: list[Fact], n0: int, feedback: str | None = None,
@@ -236,15 +249,15 @@ def write_aspect(run: Run, aspect: Aspect, facts: list[Fact], n0: int, feedback:
         aspect=aspect.name, facts=_facts_view(facts), requirements=requirements(run, aspect),
         feedback=feedback, instruction=instruction, max_items=min(2, len(facts)),
     )
-    valid = {f.id for f in facts}
+    by_id = {f.id: f for f in facts}
     items: list[DraftItem] = []
     for s in slots.items or []:
-        body = _problem_body(s.summary, s.instance, s.reflection)
-        if any(similarity(body, it.text) >= 0.6 for it in items):
-            continue  # the same problem told twice
-        ids = [x for x in s.fact_ids if x in valid] or [f.id for f in facts]
+        ids = list(dict.fromkeys(x for x in s.fact_ids if x in by_id)) or [f.id for f in facts]
+        if any(set(ids) <= set(it.fact_ids) for it in items):
+            continue  # the same facts told twice
+        body = _problem_body(s.summary, [by_id[x] for x in ids], s.reflection)
         item = DraftItem(id=f"P{n0 + len(items)}", text=body, aspect=aspect.name, fact_ids=ids,
-                         summary=_clean_sentence(s.summary)[:30])
+                         summary=_summary(s.summary, body) or re.split(r"[，。：；]", body)[0])
         items.append(guard(run, item))
     return items or [DraftItem(id=f"P{n0}", aspect=aspect.name, gap=True,
                                text=GAP.format(what=f"{aspect.name}方面的具体问题"))]
@@ -271,7 +284,8 @@ def write_causes(run: Run, problems: list[DraftItem], feedback: str | None = Non
     merged = merge_causes(slots.items, {p["id"] for p in listed})
     items = []
     for i, (dim, text, ids) in enumerate(merged, start=1):
-        items.append(guard(run, DraftItem(id=f"C{i}", text=f"从{dim}上看，{text}。", problem_ids=ids)))
+        lead = "" if text.startswith(dim) else f"从{dim}上看，"
+        items.append(guard(run, DraftItem(id=f"C{i}", text=f"{lead}{text}。", problem_ids=ids)))
     return items
 
 
@@ -284,7 +298,7 @@ def merge_causes(slots: list[CauseSlot], valid: set[str]) -> list[tuple[str, str
     out: list[tuple[str, str, list[str]]] = []
     for slot in slots:
         dim = slot.dimension if slot.dimension in DIMENSIONS else "党性修养"
-        text = re.sub(rf"^(?:从)?{dim}(?:方面|上看|上)?[，,：:。]?", "", _clean_sentence(slot.text))
+        text = re.sub(rf"^从?{dim}(?:方面|上看)[，,：:。]?|^{dim}[，,：:。]", "", _clean_sentence(slot.text))
         ids = [x for x in slot.problem_ids if x in valid]
         if not text:
             continue
@@ -350,13 +364,25 @@ def write_measures(run: Run, problems: list[DraftItem], feedback: str | None = N
         actions.append(s.action)
         due = deadline(meeting, MONTHS[min(len(items), len(MONTHS) - 1)])
         owner = owner_of(s.owner, run.facts.meeting_type)
-        result = _clean_sentence(s.result)
-        if not RESULT_WORDS.search(result):
-            result += "，建立整改台账、逐项销号"
+        result = _result_of(s.result, s.action)
         ids = [x for x in s.problem_ids if x in valid] or valid[len(items):len(items) + 1]
         items.append(DraftItem(id=f"M{len(items) + 1}", text=measure_text(s.action, result, owner, due),
                                problem_ids=ids, to_confirm=[due, owner, result]))
     return items + _uncovered(listed, items)
+
+
+def _result_of(raw: str, action: str) -> str:
+    """The checkable result without clauses the action already says; a ledger when nothing checkable is left."""
+    seen = _clean_sentence(action)
+    clauses: list[str] = []
+    for clause in re.split(r"[，,；;]", _clean_sentence(raw)):
+        clause = clause.strip()
+        if clause and clause not in seen and clause not in clauses:
+            clauses.append(clause)
+    result = "，".join(clauses)
+    if not RESULT_WORDS.search(result):
+        result = f"{result}，建立整改台账、逐项销号" if result else "建立整改台账、逐项销号"
+    return result
 
 
 def _uncovered(listed: list[dict], measures: list[DraftItem]) -> list[DraftItem]:

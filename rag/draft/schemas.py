@@ -30,12 +30,17 @@ SLOT_CONFIG = ConfigDict(json_schema_extra=_fill_every_key)
 
 
 class ProblemSlot(BaseModel):
+    """One problem: the facts it rests on, a short summary, the gap in thinking it shows.
+
+    The concrete instance is not asked for: code renders the cited facts in the user's own words
+    (the small model only copied them, slowly, and sometimes wrongly).
+    """
+
     model_config = SLOT_CONFIG
 
     fact_ids: list[str] = Field(default_factory=list, max_length=4, validation_alias=_key("依据", "fact_ids"))
-    summary: str = Field(max_length=60, validation_alias=_key("问题", "summary"))
-    instance: str = Field(max_length=300, validation_alias=_key("具体表现", "instance"))
-    reflection: str = Field(default="", max_length=120, validation_alias=_key("思想差距", "reflection"))
+    summary: str = Field(max_length=40, validation_alias=_key("问题", "summary"))
+    reflection: str = Field(default="", max_length=100, validation_alias=_key("思想差距", "reflection"))
 
 
 class ProblemSlots(BaseModel):
