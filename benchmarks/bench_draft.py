@@ -42,7 +42,7 @@ def run_one(path: Path, model, kb) -> dict:
     facts = load_facts(path)
     started = time.perf_counter()
     try:
-        draft = draft_from_facts(facts, model, kb=kb)
+        draft = draft_from_facts(facts, model, kb=kb, on_event=lambda kind, payload: None)  # streamed
         note = ""
     except DraftInterrupted as exc:
         draft, note = exc.partial, f"中断：{exc.message}"

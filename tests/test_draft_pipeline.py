@@ -203,3 +203,19 @@ def test_measure_result_does_not_repeat_the_action():
     assert _result_of("每季度不少于2次，形成走访记录，形成走访记录", "每月到乡镇走访，形成走访记录") == "每季度不少于2次"
     assert _result_of("确保效果", "建立台账") == "确保效果，建立整改台账、逐项销号"
     assert _result_of("", "建立台账") == "建立整改台账、逐项销号"
+
+
+def test_decoding_schema_limits_items_to_what_the_prompt_asks(facts):
+    from rag.llm import ChatLlamaCpp
+
+    sent: list[dict] = []
+
+    class Recorder(ChatLlamaCpp):
+        def _stream(self, messages, stop=None, run_manager=None, **kwargs):
+            sent.append(kwargs["json_schema"])
+            yield from FakeChatModel().queue([P1, P2, CAUSES, MEASURES][len(sent) - 1])._stream(messages)
+
+    draft_from_facts(facts, Recorder(model_path="/nonexistent.gguf"), on_event=lambda k, p: None, max_rounds=0)
+    limits = [(s["properties"]["条目"]["minItems"], s["properties"]["条目"]["maxItems"]) for s in sent]
+    assert limits == [(1, 1), (1, 1), (1, 2), (1, 2)]  # one fact per aspect; two problems → 2 causes/measures
+    assert sent[0]["$defs"]["ProblemSlot"]["required"] == ["依据", "问题", "思想差距"]

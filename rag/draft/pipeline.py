@@ -102,15 +102,28 @@ class DraftInterrupted(LLMError):
 MAX_TOKENS = {"problems": 512, "causes": 512, "measures": 768, "revise": 400}
 
 
-def call_slots(run: Run, step: str, schema: type[T], **variables: Any) -> T:
-    """Render a prompt file and fill ``schema`` through the seam (tokens and retries go to the caller)."""
+def call_slots(run: Run, step: str, schema: type[T], items: int | None = None, **variables: Any) -> T:
+    """Render a prompt file and fill ``schema`` through the seam (tokens and retries go to the caller).
+
+    ``items`` limits the slot list to 1..``items`` entries in the decoding schema (the prompt says the same).
+    """
     msgs = prompting.messages(step, meeting_type=run.facts.meeting_type, **variables)
     slots = structured_call(
         run.model, msgs, schema, max_tokens=MAX_TOKENS.get(step), stats=run.stats,
         on_token=(lambda piece: run.emit("token", piece)) if run.on_event else None,  # stream only for a listener
-        on_retry=lambda note: run.emit("status", note),
+        on_retry=lambda note: run.emit("status", note), json_schema=_item_limits(schema, items),
     )
     return screen_slots(slots, msgs, run.known)  # drop answers obeying instructions hidden in the material
+
+
+def _item_limits(schema: type[BaseModel], items: int | None) -> dict[str, Any]:
+    """``schema``'s JSON schema with its item list limited to 1..``items`` entries."""
+    json_schema = schema.model_json_schema()
+    if items is not None:
+        for prop in json_schema.get("properties", {}).values():
+            if prop.get("type") == "array":
+                prop.update(minItems=1, maxItems=max(1, items))
+    return json_schema
 
 
 # --------------------------------------------------------------------------- planning
@@ -247,7 +260,7 @@ def write_aspect(run: Run, aspect: Aspect, facts: list[Fact], n0: int, feedback:
     slots = call_slots(
         run, "problems", ProblemSlots, unit=run.facts.unit, role=_role(run.facts), year=run.facts.year,
         aspect=aspect.name, facts=_facts_view(facts), requirements=requirements(run, aspect),
-        feedback=feedback, instruction=instruction, max_items=min(2, len(facts)),
+        feedback=feedback, instruction=instruction, max_items=min(2, len(facts)), items=min(2, len(facts)),
     )
     by_id = {f.id: f for f in facts}
     items: list[DraftItem] = []
@@ -280,7 +293,8 @@ def write_causes(run: Run, problems: list[DraftItem], feedback: str | None = Non
         return [DraftItem(id="C1", gap=True, text=GAP.format(what="结合上述问题，从思想根源上剖析原因"))]
     slots = call_slots(run, "causes", CauseSlots, unit=run.facts.unit, year=run.facts.year, problems=listed,
                        dimensions=DIMENSIONS, feedback=feedback, instruction=instruction,
-                       max_items=min(4, max(2, len(listed))))
+                       max_items=min(4, max(2, len(listed))),
+                       items=min(4, max(2, len(listed))))
     merged = merge_causes(slots.items, {p["id"] for p in listed})
     items = []
     for i, (dim, text, ids) in enumerate(merged, start=1):
@@ -353,7 +367,7 @@ def write_measures(run: Run, problems: list[DraftItem], feedback: str | None = N
     if not listed:
         return [DraftItem(id="M1", gap=True, text=GAP.format(what="针对上述问题的整改措施"))]
     slots = call_slots(run, "measures", MeasureSlots, unit=run.facts.unit, year=run.facts.year,
-                       problems=listed, feedback=feedback, instruction=instruction)
+                       problems=listed, feedback=feedback, instruction=instruction, items=min(10, len(listed)))
     meeting = run.facts.meeting_date or dt.date.today()
     valid = [p["id"] for p in listed]
     items: list[DraftItem] = []

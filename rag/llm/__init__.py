@@ -128,6 +128,7 @@ def structured_call(
     on_retry: Callable[[str], None] | None = None,
     stats: CallStats | None = None,
     policy: RetryPolicy | None = None,
+    json_schema: dict[str, Any] | None = None,
 ) -> T:
     """Ask for an instance of ``schema`` and return it validated.
 
@@ -137,8 +138,10 @@ def structured_call(
     surrounding prose). Transport faults follow :class:`RetryPolicy`; unparseable replies are asked
     again ``retries`` times with a correction message, then LLMError is raised. With ``on_token``
     the answer is streamed piece by piece; ``stats`` counts requests, tokens and the first token.
+    ``json_schema`` replaces ``schema``'s own JSON schema for decoding and the instruction (e.g. with
+    a tighter ``maxItems``); the answer is still validated against ``schema``.
     """
-    json_schema = schema.model_json_schema()
+    json_schema = json_schema or schema.model_json_schema()
     constrained = isinstance(model, ChatLlamaCpp)
     kwargs: dict[str, Any] = {"json_schema": json_schema} if constrained else {}
     if max_tokens is not None:
