@@ -102,7 +102,7 @@ def test_recoverable_faults_leave_a_complete_draft(remote, facts, faults):
     draft = _draft(facts, scripted, events)
     assert list(dict.fromkeys(scripted.steps)) == ["problems", "causes", "measures"]
     assert len(remote.requests) == 4 + len(faults)
-    assert draft.stats["llm_calls"] == 4 + len(faults)
+    assert draft.stats["llm_calls"] == 4 + len(faults) and draft.stats["llm_retries"] == len(faults)
     assert not [it for it in draft.gaps if "未生成" in it.text]
     assert draft.part("causes").items[0].text.startswith("从宗旨意识上看")
     notes = [p for k, p in events if k == "status" and ("重试" in str(p) or "重新请求" in str(p))]

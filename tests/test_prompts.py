@@ -43,3 +43,34 @@ def test_sandbox_blocks_unsafe_attribute_access():
     env = prompting.environment()
     with pytest.raises(Exception):  # noqa: B017 - SecurityError from the sandbox
         env.from_string("{{ x.__class__.__mro__[1].__subclasses__() }}").render(x="")
+
+
+def test_fact_lines_stay_separate():
+    text = prompting.render("problems", **{**VARIABLES["problems"], "facts": FACTS * 2})
+    assert text.count("[F1] 2025年缺课2次（来源：考勤）\n") == 2
+
+
+def test_largest_prompts_fit_the_small_models_context():
+    """Worst case per step from the example facts: prompt characters (≥ Qwen tokens for Chinese) plus
+    the step's output cap stay inside the embedded model's 4,096-token context."""
+    from pathlib import Path
+
+    from rag.draft.facts import load_facts
+    from rag.draft.pipeline import DIMENSIONS, MAX_FACTS_PER_ASPECT, MAX_TOKENS
+    from rag.llm.embedded import DEFAULT_N_CTX
+
+    facts = [f for path in sorted(Path("examples/facts").glob("*.yaml")) for f in load_facts(path).facts]
+    longest = sorted(facts, key=lambda f: len(f.text) + len(f.source or ""))[-MAX_FACTS_PER_ASPECT:]
+    view = [{"id": f.id, "text": f.text, "source": f.source} for f in longest]
+    problems = [{"id": f"P{i}", "summary": "对群众诉求回应不及时" * 3} for i in range(1, 16)]
+    base = dict(unit="某县某某某某局领导班子", meeting_type="个人", year=2025, feedback="反馈" * 100, instruction="要求" * 50)
+    steps = {
+        "problems": dict(base, role="副局长", aspect="在坚决扛起管党治党责任上带头", facts=view,
+                         requirements=["要" * 110] * 2, max_items=2),
+        "causes": dict(base, problems=problems, dimensions=DIMENSIONS, max_items=4),
+        "measures": dict(base, problems=problems),
+    }
+    system = prompting.render("system", meeting_type="个人")
+    for step, variables in steps.items():
+        size = len(system) + len(prompting.render(step, **variables)) + 20  # + the JSON line and chat markup
+        assert size + MAX_TOKENS[step] <= DEFAULT_N_CTX, (step, size)

@@ -598,6 +598,7 @@ def _finish(run: Run, draft: Draft, by_aspect: dict[str, list[Fact]]) -> None:
         "seconds": round(time.perf_counter() - run.started, 2),
         "first_token_s": round(run.first_token, 2) if run.first_token is not None else None,
         "llm_calls": run.calls,
+        "llm_retries": run.stats.retries,
         "tokens": run.tokens,
         "fact_coverage": round(len(used) / max(1, len(run.facts.facts)), 3),
         "facts_unused": [f.id for f in run.facts.facts if f.id not in used],
