@@ -219,3 +219,33 @@ def test_decoding_schema_limits_items_to_what_the_prompt_asks(facts):
     limits = [(s["properties"]["条目"]["minItems"], s["properties"]["条目"]["maxItems"]) for s in sent]
     assert limits == [(1, 1), (1, 1), (1, 2), (1, 2)]  # one fact per aspect; two problems → 2 causes/measures
     assert sent[0]["$defs"]["ProblemSlot"]["required"] == ["依据", "问题", "思想差距"]
+
+
+def test_warm_up_reads_the_shared_system_prompt_once():
+    from rag.draft import prompting
+    from rag.draft.pipeline import warm_up
+    from rag.llm import ChatLlamaCpp
+
+    seen: list = []
+
+    class Recorder(ChatLlamaCpp):
+        def _generate(self, messages, stop=None, run_manager=None, **kwargs):
+            seen.append((messages, kwargs))
+            return FakeChatModel()._generate(messages)
+
+    assert warm_up(Recorder(model_path="/nonexistent.gguf"), "个人") is True
+    (messages, kwargs), = seen
+    assert messages[0].content == prompting.render("system", meeting_type="个人")
+    assert kwargs == {"max_tokens": 1}
+    step = prompting.messages("measures", meeting_type="个人", unit="某局", year=2025, problems=[], feedback=None,
+                              instruction=None)
+    assert step[0].content == messages[0].content and step[1].content.startswith(messages[1].content)
+    assert warm_up(FakeChatModel(strict=True)) is False  # nothing to gain, no call
+
+
+def test_system_prompts_share_their_start_across_meeting_types():
+    from rag.draft import prompting
+
+    a, b = (prompting.render("system", meeting_type=t) for t in ("班子", "个人"))
+    shared = next(i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y)
+    assert shared >= 0.7 * min(len(a), len(b))
