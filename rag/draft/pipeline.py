@@ -234,14 +234,14 @@ def similarity(a: str, b: str) -> float:
     return len(ga & gb) / len(ga | gb) if ga and gb else 0.0
 
 
-def _problem_body(summary: str, facts: list[Fact], reflection: str) -> str:
-    """一是 body: the model's summary, the cited facts in the user's words, the model's reflection.
-
-    A summary or reflection that only copies the facts is left out.
-    """
+def _problem_body(summary: str, facts: list[Fact], reflection: str) -> tuple[str, str]:
+    """(一是 body, one-line summary): the model's summary, the cited facts in the user's words, the
+    model's reflection. A summary or reflection that only copies the facts is left out (the summary
+    then falls back to the facts' first clause, for causes and measures to refer to)."""
     instance = "。".join(_clean_sentence(f.text) for f in facts)
     summary = _summary(summary, instance)
-    return "。".join(p for p in (summary, instance, _reflection(reflection, instance)) if p) + "。"
+    body = "。".join(p for p in (summary, instance, _reflection(reflection, instance)) if p) + "。"
+    return body, summary or re.split(r"[，。：；]", instance)[0]
 
 
 def _summary(raw: str, instance: str) -> str:
@@ -269,9 +269,8 @@ def write_aspect(run: Run, aspect: Aspect, facts: list[Fact], n0: int, feedback:
         ids = list(dict.fromkeys(x for x in s.fact_ids if x in by_id)) or [f.id for f in facts]
         if any(set(ids) <= set(it.fact_ids) for it in items):
             continue  # the same facts told twice
-        body = _problem_body(s.summary, [by_id[x] for x in ids], s.reflection)
-        item = DraftItem(id=f"P{n0 + len(items)}", text=body, aspect=aspect.name, fact_ids=ids,
-                         summary=_summary(s.summary, body) or re.split(r"[，。：；]", body)[0])
+        body, summary = _problem_body(s.summary, [by_id[x] for x in ids], s.reflection)
+        item = DraftItem(id=f"P{n0 + len(items)}", text=body, aspect=aspect.name, fact_ids=ids, summary=summary)
         items.append(guard(run, item))
     return items or [DraftItem(id=f"P{n0}", aspect=aspect.name, gap=True,
                                text=GAP.format(what=f"{aspect.name}方面的具体问题"))]
