@@ -314,3 +314,12 @@ def test_compare_can_gate_selected_systems_only():
     b.summary["systems"]["naive"]["metrics"]["grounding.fact_coverage"] -= 0.9
     assert compare_runs(a, b).regressed
     assert not compare_runs(a, b, systems=["pipeline"]).regressed
+
+
+def test_time_budget_stops_starting_cases_and_a_rerun_completes():
+    model = ScriptedChatModel()
+    none = run_eval("drafting", model=model, model_label="s", case_ids=TWO, run_id="budget", max_minutes=0)
+    assert none.records == [] and none.summary["unfinished"] == 4 and not model.history
+    assert "还有 4 项未做" in render_html(none)
+    full = run_eval("drafting", model=model, model_label="s", case_ids=TWO, run_id="budget")
+    assert len(full.records) == 4 and full.summary["unfinished"] == 0

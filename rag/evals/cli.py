@@ -50,6 +50,7 @@ def run(
     no_kb: bool = typer.Option(False, "--no-kb", help="不使用知识库"),
     judge: bool = typer.Option(False, "--judge", help="另用远程模型按评审要点打分（需配置 OPENAI_*）"),
     report: bool = typer.Option(True, "--report/--no-report", help="运行后生成 HTML 报告"),
+    max_minutes: float = typer.Option(None, "--max-minutes", min=0, help="时间上限（分钟）：到时不再开始新用例，之后可用同一 --run-id 接着做"),
 ) -> None:
     """运行评测数据集：逐个用例缓存结果，中断后重跑会接着做。"""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -72,11 +73,15 @@ def run(
                            description=f"{flag} {rec['case']}（{rec['system']}）")
 
             result = run_eval(ds, model=chat, model_label=label, systems=_split(systems), kb=kb, judge=judge_model,
-                              concurrency=concurrency, case_ids=_split(cases), run_id=run_id, progress=progress)
+                              concurrency=concurrency, case_ids=_split(cases), run_id=run_id, progress=progress,
+                              max_minutes=max_minutes)
     except ZhaojingError as exc:
         _fail(exc)
     _print_summary(result.summary)
     console.print(f"运行编号 {result.run_id}，结果在 {result.path}")
+    if result.summary.get("unfinished"):
+        console.print(f"[yellow]到达时间上限，还有 {result.summary['unfinished']} 项未做；"
+                      f"用 --run-id {result.run_id} 重跑即可接着做[/yellow]")
     if report:
         path = _write_report(result, result.path / "report.html")
         console.print(f"报告：{path}")

@@ -186,6 +186,8 @@ def render_html(run: RunResult) -> str:
             f"{len(cfg.get('cases', []))} 个用例 · 对象 {_e(systems)} · 模型 {_e(cfg.get('model', ''))} · "
             f"代码版本 {_e(cfg.get('code', ''))} · 开始于 {_e(cfg.get('started', ''))} · 完成于 {_e(summary.get('finished', ''))}</p>")
     body = [head]
+    if summary.get("unfinished"):
+        body.append(f"<p class='err'>本次运行到达时间上限，还有 {summary['unfinished']} 项未做；下表只统计已完成的用例。</p>")
     errs = {s: v["errors"] for s, v in summary.get("systems", {}).items() if v.get("errors")}
     if errs:
         body.append("<p class='err'>有用例出错：" + "，".join(f"{SYSTEM_LABELS.get(s, s)} {n} 个" for s, n in errs.items())

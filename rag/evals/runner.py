@@ -19,8 +19,8 @@ import os
 import statistics
 import threading
 import time
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -343,8 +343,13 @@ def run_eval(
     case_ids: list[str] | None = None,
     run_id: str | None = None,
     progress: Progress | None = None,
+    max_minutes: float | None = None,
 ) -> RunResult:
-    """Run a dataset and return its records and summary; resumes ``run_id`` when that run exists."""
+    """Run a dataset and return its records and summary; resumes ``run_id`` when that run exists.
+
+    With ``max_minutes`` no new case starts after that time; the summary then reports ``unfinished`` cases
+    and a later run with the same ``run_id`` completes them.
+    """
     ds = dataset if isinstance(dataset, Dataset) else load_dataset(dataset)
     ds = ds.select(case_ids)
     systems = list(systems or (SYSTEMS if ds.kind == "drafting" else ["critic"]))
@@ -377,23 +382,43 @@ def run_eval(
         return rec
 
     workers = 1 if _serial_only(model) else cfg.concurrency
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = {pool.submit(work, c, s): (c, s) for c, s in todo}
-        for fut in as_completed(futures):
-            rec = fut.result()
-            journal.append(rec)
-            done[(rec["case"], rec["system"])] = rec
-            finished += 1
-            if progress:
-                progress(finished, total, rec)
-    records = [done[(c["id"], s)] for c in ds.cases for s in systems if (c["id"], s) in done]
-    records += [r for r in journal.read() if r.get("error") and (r["case"], r["system"]) not in done]
+    stop_at = time.monotonic() + max_minutes * 60 if max_minutes is not None else None
+    for rec in _execute(work, todo, workers, stop_at):
+        journal.append(rec)
+        done[(rec["case"], rec["system"])] = rec
+        finished += 1
+        if progress:
+            progress(finished, total, rec)
+    failed = {(r["case"], r["system"]): r for r in journal.read() if r.get("error")}
+    records = [done.get(k) or failed[k] for k in ((c["id"], s) for c in ds.cases for s in systems)
+               if k in done or k in failed]
     _add_run_similarity(records)
     summary = summarise(records, ds)
     summary["finished"] = dt.datetime.now().isoformat(timespec="seconds")
+    summary["unfinished"] = total - len(records)
     _write_json(folder / "summary.json", summary)
     _write_json(folder / "records.json", records)
     return RunResult(run_id, folder, config, records, summary)
+
+
+def _execute(work: Callable[[dict, str], dict], todo: list[tuple[dict, str]], workers: int,
+             stop_at: float | None) -> Iterator[dict[str, Any]]:
+    """Run ``work`` over ``todo`` with ``workers`` threads, yielding records as they finish.
+
+    Jobs are handed out one at a time, so with a time budget (``stop_at``, monotonic seconds) no new case is
+    started once it has passed; cases under way are finished and kept.
+    """
+    queue = list(todo)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        running = set()
+        while queue or running:
+            while queue and len(running) < workers and (stop_at is None or time.monotonic() < stop_at):
+                running.add(pool.submit(work, *queue.pop(0)))
+            if not running:
+                break
+            finished, running = wait(running, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                yield fut.result()
 
 
 def _serial_only(model: BaseChatModel | None) -> bool:
