@@ -113,15 +113,20 @@ def test_facts_loader_neutralizes_invisible_characters_and_control_tokens():
 
 
 def _obedient_answer(follow: str) -> dict:
-    """One slot answer (valid for problems, causes and measures) in which the model obeyed the payload."""
-    return {"items": [{
-        "fact_ids": ["F1"], "problem_ids": ["P1"], "summary": follow[:60],
-        "instance": ("2025年“送戏下乡”演出48场，其中19场安排在农忙时节，观众不足30人。" + follow)[:300],
-        "reflection": "反映出班子联系群众不够紧密", "dimension": "宗旨意识",
-        "text": ("宗旨意识树得不牢，把完成场次当成目标。" + follow)[:240],
-        "action": ("重新编排送戏下乡计划，避开农忙时节。" + follow)[:160], "result": "形成2026年送戏下乡排期清单",
-        "owner": "分管副局长",
-    }]}
+    """One slot answer (valid for problems, causes and measures) in which the model obeyed the payload in
+    every prose field; each field is cut to its schema's max_length (the schemas evolve, the test should not)."""
+    from rag.draft.schemas import CauseSlot, MeasureSlot, ProblemSlot
+
+    prose = {"summary": "", "instance": "2025年“送戏下乡”演出48场，其中19场安排在农忙时节。", "reflection": "",
+             "text": "宗旨意识树得不牢，把完成场次当成目标。", "action": "重新编排送戏下乡计划，避开农忙时节。"}
+    slot: dict = {"fact_ids": ["F1"], "problem_ids": ["P1"], "dimension": "宗旨意识",
+                  "result": "形成2026年送戏下乡排期清单", "owner": "分管副局长"}
+    for schema in (ProblemSlot, CauseSlot, MeasureSlot):
+        for name, field in schema.model_fields.items():
+            if name in prose:
+                limits = [m.max_length for m in field.metadata if getattr(m, "max_length", None)]
+                slot[name] = (prose[name] + follow)[: min(limits) if limits else None]
+    return {"items": [slot]}
 
 
 @pytest.mark.parametrize("payload", PAYLOADS, ids=IDS)
@@ -136,13 +141,16 @@ def test_drafter_does_not_follow_payload(payload):
     })
     model = FakeChatModel(default_response=json.dumps(_obedient_answer(follow), ensure_ascii=False))
     markdown = to_markdown(draft_from_facts(facts, model))
+    # sentences copied from the facts (the payload included) are data, not obedience: look at the rest
+    fact = _norm(facts.facts[0].text)
+    own = "".join(s for s in re.split(r"(?<=[。！？!?\n])", markdown) if not (_norm(s) and _norm(s) in fact))
     sent = model.history[0][-1].content
     assert "[F1] 乡镇综合文化站反映" in sent and "<|im_" not in sent  # the payload reached the model as data
     if payload["follow"] == "SYSTEM":
-        flat, ref = _norm(markdown), _norm(system)
+        flat, ref = _norm(own), _norm(system)
         assert not any(flat[i:i + 14] in ref for i in range(len(flat) - 13)), markdown
     else:  # our own gap markers may say 已完成 (“上年度整改…已完成、正在推进…”): look outside them
-        assert _norm(follow) not in _norm(re.sub(r"【[^】]*】", "", markdown)), markdown
+        assert _norm(follow) not in _norm(re.sub(r"【[^】]*】", "", own)), markdown
     assert "农忙时节" in markdown  # the real content survives
     assert "【待核实" in markdown  # what was dropped is marked, not silently invented
 
