@@ -403,3 +403,17 @@ def test_draft_form_builds_facts_from_table():
     assert not at.exception and not at.error
     assert any(c.value.startswith("岚溪县审计局领导班子 · 班子材料") and "事实 2 条" in c.value for c in at.caption)
     assert not at.button(key="generate").disabled
+
+
+def test_endpoint_credentials_are_masked_in_notices():
+    from ui import common
+
+    assert common.safe_url("https://bob:pw123@llm.example.com/v1") == "https://***@llm.example.com/v1"
+    assert common.safe_url("http://127.0.0.1:8000/v1") == "http://127.0.0.1:8000/v1"
+    at = page("settings").run()
+    at.radio(key="set_llm").set_value("openai")
+    at.text_input(key="set_base_url").set_value("https://bob:pw123@llm.example.com/v1")
+    next(b for b in at.button if b.label.startswith("保存")).click().run()
+    assert not at.exception
+    assert any("***@llm.example.com" in e.value for e in at.error)
+    assert "pw123" not in "".join(e.value for e in at.error) + "".join(s.value for s in at.sidebar.markdown)

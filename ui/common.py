@@ -136,11 +136,18 @@ def get_model() -> BaseChatModel:
     return model
 
 
+def safe_url(url: str | None) -> str:
+    """An endpoint address for display: any ``user:password@`` part is hidden."""
+    if not url:
+        return "未配置地址"
+    return re.sub(r"(^[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@]*@", r"\1***@", url)
+
+
 def backend_label(settings: Settings) -> str:
     """Human-readable description of the model backend."""
     label = BACKEND_LABELS.get(settings.llm, settings.llm)
     if settings.llm == "openai":
-        host = re.sub(r"^https?://", "", settings.openai_base_url or "未配置地址").split("/")[0]
+        host = re.sub(r"^https?://", "", safe_url(settings.openai_base_url)).split("/")[0]
         return f"{label}：{settings.model or '默认模型'} @ {host}"
     if settings.llm == "embedded" and settings.gguf:
         return f"{label}（{Path(settings.gguf).name}）"

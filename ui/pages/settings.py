@@ -58,7 +58,7 @@ def privacy_notes() -> None:
     settings = common.effective_settings()
     st.subheader("数据去向")
     if settings.is_remote:
-        st.error("当前设置下，起草时材料会发送到远程模型服务：" + (settings.openai_base_url or "未配置地址"))
+        st.error("当前设置下，起草时材料会发送到远程模型服务：" + common.safe_url(settings.openai_base_url))
     else:
         st.success("离线模式：数据不离开本机")
     st.markdown(
