@@ -178,13 +178,42 @@ def critique(
             continue
         rule = _with_overrides(rule, config)
         findings.extend(CHECKS[rule.type](rule, ctx))
-    findings = _dedupe(findings)
+    findings = _outside_markers(_dedupe(findings), text)
     return Report(name=name, findings=findings, summary=summarise(findings, inf), context=inf)
 
 
 def _with_overrides(rule: Rule, config: CriticConfig) -> Rule:
     extra = config.params.get(rule.id)
     return rule.model_copy(update={"params": {**rule.params, **extra}}) if extra else rule
+
+
+GAP_MARKER = re.compile(r"【(?:请补充|待补充|待核实|未生成)[^】]*】")
+ITEM_PREFIX = re.compile(r"^[\s一二三四五六七八九十是（）()\d.．、]*")
+
+
+def _outside_markers(findings: list[Finding], text: str) -> list[Finding]:
+    """Drop findings whose span is only a gap marker (【请补充：…】 and the like) plus its item number.
+
+    A gap marker is already reported once, as an unfilled placeholder; “no concrete instance” or “no
+    measure for this aspect” about the marker itself only repeats that.
+    """
+    spans = [(m.start(), m.end()) for m in GAP_MARKER.finditer(text)]
+    if not spans:
+        return findings
+    out = []
+    for f in findings:
+        if f.rule.startswith("placeholder.") or f.end <= f.start:
+            out.append(f)
+            continue
+        covered = [max(a, f.start) for a, b in spans if a < f.end and f.start < b]
+        if not covered:
+            out.append(f)
+            continue
+        rest = "".join(ch for i, ch in enumerate(text[f.start:f.end], start=f.start)
+                       if not any(a <= i < b for a, b in spans))
+        if re.search(r"[\u4e00-\u9fff]{2,}", ITEM_PREFIX.sub("", rest)):
+            out.append(f)
+    return out
 
 
 def _dedupe(findings: list[Finding]) -> list[Finding]:
