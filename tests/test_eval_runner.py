@@ -323,3 +323,12 @@ def test_time_budget_stops_starting_cases_and_a_rerun_completes():
     assert "还有 4 项未做" in render_html(none)
     full = run_eval("drafting", model=model, model_label="s", case_ids=TWO, run_id="budget")
     assert len(full.records) == 4 and full.summary["unfinished"] == 0
+
+
+def test_compare_can_gate_selected_metrics_only():
+    a = _scripted_run()
+    b = copy.deepcopy(a)
+    b.summary["systems"]["pipeline"]["metrics"]["critic.warnings"] += 10
+    assert compare_runs(a, b).regressed
+    cmp = compare_runs(a, b, metrics=["critic.errors"])
+    assert not cmp.regressed and any(c.metric == "critic.warnings" and c.delta == 10 for c in cmp.changes)

@@ -155,13 +155,15 @@ def compare_cmd(
     after: str = typer.Argument(..., help="新运行（编号、目录或基线 JSON）"),
     threshold: float = typer.Option(1.0, "--threshold", help="容差倍数：0 为严格，1 为默认容差"),
     systems: str = typer.Option(None, "--systems", help="只比较这些对象（如 pipeline,critic）"),
+    metrics: str = typer.Option(None, "--metrics", help="只把这些指标的退步算作失败（逗号分隔的指标编号）"),
 ) -> None:
     """比较两次运行：哪些指标变了、哪些用例退步；退步超出容差时退出码为 1（可作为门禁）。"""
     from rag.evals.compare import compare_runs, describe
     from rag.evals.runner import load_run
 
     try:
-        cmp = compare_runs(load_run(before), load_run(after), scale=threshold, systems=_split(systems))
+        cmp = compare_runs(load_run(before), load_run(after), scale=threshold, systems=_split(systems),
+                           metrics=_split(metrics))
     except ZhaojingError as exc:
         _fail(exc)
     for line in describe(cmp):

@@ -56,10 +56,11 @@ def _tolerance(metric: str, scale: float) -> float:
 
 
 def compare_runs(before: RunResult, after: RunResult, scale: float = 1.0,
-                 systems: list[str] | None = None) -> Comparison:
+                 systems: list[str] | None = None, metrics: list[str] | None = None) -> Comparison:
     """Compare the summaries (gate) and the per-case metrics (report) of two runs.
 
-    ``systems`` limits the comparison (e.g. gate the pipeline and the critic, not the naive baseline).
+    ``systems`` limits the comparison (e.g. gate the pipeline and the critic, not the naive baseline);
+    ``metrics`` limits which metrics can count as a regression (all are still listed as changes).
     """
     out = Comparison()
     sys_a, sys_b = before.summary.get("systems", {}), after.summary.get("systems", {})
@@ -75,7 +76,7 @@ def compare_runs(before: RunResult, after: RunResult, scale: float = 1.0,
                 continue
             ch = Change(system, metric, va, b["metrics"].get(metric))
             out.changes.append(ch)
-            if ch.worse_by() > _tolerance(metric, scale) + 1e-9:
+            if (not metrics or metric in metrics) and ch.worse_by() > _tolerance(metric, scale) + 1e-9:
                 out.regressions.append(ch)
     keep = lambda rs: [r for r in rs if not systems or r["system"] in systems]  # noqa: E731
     out.case_regressions = _case_regressions(keep(before.records), keep(after.records), scale)
