@@ -417,3 +417,18 @@ def test_endpoint_credentials_are_masked_in_notices():
     assert not at.exception
     assert any("***@llm.example.com" in e.value for e in at.error)
     assert "pw123" not in "".join(e.value for e in at.error) + "".join(s.value for s in at.sidebar.markdown)
+
+
+def test_draft_interrupted_mid_way_keeps_the_partial_draft():
+    at = page("draft")
+    at.session_state["chat_model"] = FakeChatModel(responses=[{"items": [SLOT]}], default_response="不是JSON")
+    at.run()
+    at.selectbox(key="example").set_value(ROOT / "examples" / "facts" / "mini.yaml").run()
+    at.button(key="generate").click().run()
+    assert not at.exception
+    assert any("中断" in e.value for e in at.error)
+    [saved] = DraftStore().list_drafts()
+    version = DraftStore().get_version(saved.id)
+    assert version.note.startswith("未完成稿")
+    assert "【未生成" in version.markdown and "送戏下乡" in version.markdown
+    assert "【未生成" in at.html[0].value  # shown, with the unwritten items marked

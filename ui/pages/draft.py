@@ -13,7 +13,7 @@ from rag.critic.model import LEVEL_LABELS
 from rag.critic.parse import PART_LABELS
 from rag.docx_io import draft_to_docx
 from rag.draft.facts import CATEGORIES, FACTS_SCHEMA_DOC, MEETING_TYPES, UnitFacts, load_facts
-from rag.draft.pipeline import apply_instruction, draft_from_facts, revise_item
+from rag.draft.pipeline import DraftInterrupted, apply_instruction, draft_from_facts, revise_item
 from rag.draft.render import to_markdown
 from rag.draft.schemas import Draft
 from ui import common
@@ -152,12 +152,27 @@ def generate(facts: UnitFacts) -> None:
             elif kind == "part":
                 st.write(f"已完成：{PART_LABELS.get(payload, payload)}部分")
 
-        draft = draft_from_facts(facts, common.get_model(), kb=common.kb_or_none(), on_event=on_event)
+        try:
+            draft = draft_from_facts(facts, common.get_model(), kb=common.kb_or_none(), on_event=on_event)
+        except DraftInterrupted as exc:
+            live.empty()
+            status.update(label="起草中断", state="error", expanded=False)
+            if any(not it.gap for p in exc.partial.parts if p.kind in MODEL_PARTS for it in p.items):
+                save_first(facts, exc.partial, f"未完成稿（在“{exc.step}”中断）")
+            raise
         live.empty()
         status.update(label=f"起草完成：{len(draft.gaps)} 处待补充", state="complete", expanded=False)
+    save_first(facts, draft, "初稿")
+
+
+MODEL_PARTS = ("problems", "causes", "measures")
+
+
+def save_first(facts: UnitFacts, draft: Draft, note: str) -> None:
+    """Save a new draft with its first version and make it current (a partial one too: nothing is lost)."""
     store = common.draft_store()
     draft_id = store.create_draft(draft.title, facts.model_dump_json())
-    number = store.save_version(draft_id, to_markdown(draft), draft.model_dump_json(), "初稿")
+    number = store.save_version(draft_id, to_markdown(draft), draft.model_dump_json(), note)
     set_current(draft_id, number, facts, draft)
 
 
