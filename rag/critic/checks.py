@@ -229,7 +229,7 @@ def _has_main_headings(doc: ParsedDraft) -> bool:
 
 
 def _complete_enough(doc: ParsedDraft, rule: Rule) -> bool:
-    return _has_main_headings(doc) and len(clean(doc.norm)) >= int(rule.params.get("min_chars", 400))
+    return _has_main_headings(doc) and doc.clean_len() >= int(rule.params.get("min_chars", 400))
 
 
 def structure_sections(rule: Rule, ctx: Context) -> list[Finding]:
@@ -335,7 +335,7 @@ def _num(s: str) -> int | None:
 
 def structure_first_person(rule: Rule, ctx: Context) -> list[Finding]:
     doc = ctx.doc
-    if len(clean(doc.norm)) < int(rule.params.get("min_chars", 200)):
+    if doc.clean_len() < int(rule.params.get("min_chars", 200)):
         return []
     if re.search(r"我|本人|自己|自身", doc.norm):
         return []
@@ -437,15 +437,15 @@ def check_metric(rule: Rule, ctx: Context) -> list[Finding]:
     present = {p.kind for p in doc.parts}
     if not all(k in present for k in MAIN_PARTS) or not _complete_enough(doc, rule):
         return []
-    body = sum(len(clean(doc.norm[p.start:p.end])) for p in doc.parts if p.kind not in NOT_IN_BODY) or 1
+    body = sum(doc.clean_len(p.start, p.end) for p in doc.parts if p.kind not in NOT_IN_BODY) or 1
     metric = rule.params["metric"]
     if metric == "problems_causes_share":
-        share = sum(len(clean(doc.norm[p.start:p.end])) for p in doc.parts_of("problems", "causes")) / body
+        share = sum(doc.clean_len(p.start, p.end) for p in doc.parts_of("problems", "causes")) / body
         if share < float(rule.params.get("min", 0.5)):
             a, b = _first_line(doc)
             return [make(rule, ctx, a, b, f"问题和原因约占全文 {share:.0%}")]
     elif metric == "problems_min_chars":
-        n = sum(len(clean(doc.norm[p.start:p.end])) for p in doc.parts_of("problems"))
+        n = sum(doc.clean_len(p.start, p.end) for p in doc.parts_of("problems"))
         if n < int(rule.params.get("min", 500)):
             a, b = _first_line(doc)
             return [make(rule, ctx, a, b, f"问题部分约 {n} 字")]
@@ -579,9 +579,13 @@ def _best_match(ctx: Context, index: ShingleIndex, a: int, b: int) -> Match | No
     """``index.best`` for a paragraph, computed once per draft and shared by every similarity rule."""
     cache = ctx.extras.setdefault("similarity", {})
     key = (id(index), a, b)
-    if key not in cache:
+    if key not in cache:  # first lookup in this index: every paragraph at once (one numpy pass)
         exclude = _own_keys(ctx, index) if ctx.batch_key else None
-        cache[key] = index.best(ctx.doc.norm[a:b], exclude=exclude)
+        spans = list(ctx.doc.paragraphs)
+        found = index.best_many([ctx.doc.norm[x:y] for x, y in spans], exclude=exclude)
+        cache.update({(id(index), x, y): m for (x, y), m in zip(spans, found, strict=True)})
+        if key not in cache:
+            cache[key] = index.best(ctx.doc.norm[a:b], exclude=exclude)
     return cache[key]
 
 

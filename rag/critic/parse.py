@@ -8,7 +8,7 @@ an index map so that every offset we report points into the text the user gave.
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 
 CN_NUM = "一二三四五六七八九十"
@@ -34,6 +34,7 @@ PART_KEYWORDS: list[tuple[str, tuple[str, ...]]] = [
                   "查找问题", "对照检查", "问题清单", "检视剖析", "差距和不足", "不足", "查摆的问题", "查摆出的问题",
                   "检视出的问题", "检视的问题", "查找的问题", "查找出的问题", "梳理出的问题", "具体问题", "问题表现")),
 ]
+_PART_PATTERNS = [(kind, re.compile("|".join(map(re.escape, words)))) for kind, words in PART_KEYWORDS]
 # A bare line (no number) is a part heading when it is short, unpunctuated and names a part, but not a title.
 BARE_HEADING_MAX = 16
 NOT_BARE = re.compile(r"材料|提纲|发言|报告|汇报|生活会|对照检查|[，。；;！？、,.]")
@@ -104,6 +105,15 @@ class ParsedDraft:
         start = min(max(start, 0), len(self.index) - 1)
         end = min(max(end, start + 1), len(self.index))
         return self.index[start], self.index[end - 1] + 1
+
+    def clean_len(self, start: int = 0, end: int | None = None) -> int:
+        """Characters of ``norm[start:end]`` without whitespace and punctuation (memoised per span)."""
+        key = ("clean_len", start, end)
+        if key not in self._memo:
+            from rag.critic.similarity import clean
+
+            self._memo[key] = len(clean(self.norm[start:end]))
+        return self._memo[key]
 
     def parts_of(self, *kinds: str) -> list[Part]:
         """All parts of the given kinds, in document order."""
@@ -219,8 +229,8 @@ def _classify(text: str) -> str | None:
     t = re.sub(r"\s", "", text)
     if len(t) > 60:
         return None
-    for kind, words in PART_KEYWORDS:
-        if any(w in t for w in words):
+    for kind, pattern in _PART_PATTERNS:
+        if pattern.search(t):
             return kind
     return None
 
@@ -302,7 +312,9 @@ def _split_items(norm: str, s: int, e: int, part: str, aspect: str | None) -> li
 
 
 def _part_items(norm: str, part: Part, headings: list[Heading]) -> None:
-    inner = [h for h in headings if part.start <= h.start < part.end and h is not part.heading]
+    starts = [h.start for h in headings]  # headings are in text order
+    window = headings[bisect_left(starts, part.start):bisect_left(starts, part.end)]
+    inner = [h for h in window if h is not part.heading]
     aspect: str | None = None
     cursor = part.heading.end if part.heading else part.start
     blocks: list[tuple[int, int, str | None, str]] = []
