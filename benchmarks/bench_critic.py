@@ -43,13 +43,14 @@ def main() -> None:
     rng = random.Random(1)
     t0 = time.perf_counter()
     index = ShingleIndex(threshold=0.3)
-    joined = []
+    joined, entries = [], []
     for i in range(10_000):
         words = list(rng.choice(corpus_paras))
         rng.shuffle(words)
         text = "".join(words)
-        index.add(f"syn#{i}", text, {"kind": "exemplar", "title": f"合成{i}"})
+        entries.append((f"syn#{i}", text, {"kind": "exemplar", "title": f"合成{i}"}))
         joined.append(clean(text))
+    index.add_many(entries)
     build = time.perf_counter() - t0
     quotes = quote_checker("\n".join(joined))
     t = time.perf_counter()

@@ -24,11 +24,12 @@ def _chunk_fields(chunk) -> tuple[str, dict]:
 def build_corpus_index(chunks) -> tuple[ShingleIndex, str]:
     """A similarity index over knowledge-base chunks, plus their cleaned concatenation for quote checks."""
     index = ShingleIndex(threshold=0.3)
-    joined = []
+    entries, joined = [], []
     for i, chunk in enumerate(chunks):
         text, meta = _chunk_fields(chunk)
-        index.add(f"{meta.get('source', 'kb')}#{i}", text, meta)
+        entries.append((f"{meta.get('source', 'kb')}#{i}", text, meta))
         joined.append(clean(text))
+    index.add_many(entries)  # signatures computed together
     return index, "\n".join(joined)
 
 
