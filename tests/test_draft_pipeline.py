@@ -6,7 +6,15 @@ import pytest
 
 from rag.critic.engine import critique
 from rag.draft.facts import load_facts
-from rag.draft.pipeline import apply_instruction, deadline, draft_from_facts, plan, resolve_frame, target_of
+from rag.draft.pipeline import (
+    DIMENSIONS,
+    apply_instruction,
+    deadline,
+    draft_from_facts,
+    plan,
+    resolve_frame,
+    target_of,
+)
 from rag.draft.render import to_markdown
 from rag.errors import InputError, LLMError
 from rag.llm.fake import FakeChatModel
@@ -54,7 +62,8 @@ def test_draft_structure_guard_and_gaps(facts):
     # invalid fact ids are dropped; deadlines derive from the meeting date (2026-01-15)
     assert draft.part("problems").items[4].fact_ids == ["F2"]
     assert "2026年2月底前" in text and "2026年3月底前" in text
-    assert draft.part("measures").items[1].to_confirm[1] == "班子主要负责同志牵头、办公室具体落实"
+    # no owner from the model: proposed from the problem's fact (F2, 巡察反馈), to be confirmed
+    assert draft.part("measures").items[1].to_confirm[1] == "分管班子成员牵头、相关科室具体落实"
     assert {"status", "token", "part", "done"} <= set(events)
     assert draft.stats["fact_coverage"] == 1.0 and draft.stats["llm_calls"] == 4
 
@@ -217,11 +226,14 @@ def test_decoding_schema_limits_items_to_what_the_prompt_asks(facts):
 
     draft_from_facts(facts, Recorder(model_path="/nonexistent.gguf"), on_event=lambda k, p: None, max_rounds=0)
     limits = [(s["properties"]["条目"]["minItems"], s["properties"]["条目"]["maxItems"]) for s in sent]
-    assert limits == [(1, 1), (1, 1), (1, 2), (1, 2)]  # one fact per aspect; two problems → 2 causes/measures
-    assert sent[0]["$defs"]["ProblemSlot"]["required"] == ["依据", "问题", "思想差距"]
+    # one fact per aspect; two problems → up to 2 causes, exactly 2 measures (one per problem, in order)
+    assert limits == [(1, 1), (1, 1), (1, 2), (2, 2)]
+    assert set(sent[3]["$defs"]["MeasureSlot"]["properties"]) == {"措施", "检验结果"}
+    assert sent[0]["$defs"]["ProblemSlot"]["required"] == ["依据", "根源", "原因", "措施", "检验结果"]  # embedded: no summary
+    assert sent[0]["$defs"]["ProblemSlot"]["properties"]["根源"]["enum"] == DIMENSIONS
 
 
-def test_warm_up_reads_the_shared_system_prompt_once():
+def test_warm_up_reads_the_shared_system_prompt_and_problem_instructions_once():
     from rag.draft import prompting
     from rag.draft.pipeline import warm_up
     from rag.llm import ChatLlamaCpp
@@ -237,9 +249,11 @@ def test_warm_up_reads_the_shared_system_prompt_once():
     (messages, kwargs), = seen
     assert messages[0].content == prompting.render("system", meeting_type="个人")
     assert kwargs == {"max_tokens": 1}
-    step = prompting.messages("measures", meeting_type="个人", unit="某局", year=2025, problems=[], feedback=None,
-                              instruction=None)
+    step = prompting.messages("problems", meeting_type="个人", unit="某局", role="科长", year=2025, aspect="甲",
+                              facts=[{"id": "F1", "text": "事实", "source": ""}], requirements=[], feedback=None,
+                              instruction=None, max_items=1, dimensions=DIMENSIONS, with_summary=False)
     assert step[0].content == messages[0].content and step[1].content.startswith(messages[1].content)
+    assert "单位：某局" not in messages[1].content  # only the part every aspect shares
     assert warm_up(FakeChatModel(strict=True)) is False  # nothing to gain, no call
 
 
@@ -249,3 +263,91 @@ def test_system_prompts_share_their_start_across_meeting_types():
     a, b = (prompting.render("system", meeting_type=t) for t in ("班子", "个人"))
     shared = next(i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y)
     assert shared >= 0.7 * min(len(a), len(b))
+
+
+def test_revision_rewrites_only_the_flagged_measure_in_its_place(facts):
+    typo = {"items": [MEASURES["items"][0], {**MEASURES["items"][1], "action": "按排专人建立下属公司三重一大事项报备制度"}]}
+    fixed = {"items": [{"action": "安排专人建立下属公司三重一大事项报备制度", "result": "形成报备清单"}]}
+    model = FakeChatModel(strict=True).queue(P1, P2, CAUSES, typo, fixed)
+    draft = draft_from_facts(facts, model, max_rounds=1)
+    measures = draft.part("measures").items
+    assert len(model.history) == 5
+    rewrite = model.history[4][-1].content
+    assert "上一稿的问题" in rewrite and "[P5]" in rewrite and "[P3]" not in rewrite  # only the flagged one
+    assert [it.id for it in measures] == ["M1", "M2"] and measures[1].problem_ids == ["P5"]
+    assert measures[0].text.startswith("由分管副局长牵头，调整送戏下乡排期")  # untouched
+    assert "安排专人" in measures[1].text and "按排" not in measures[1].text
+    assert measures[1].to_confirm[0] == "2026年3月底前" and "2026年3月底前完成" in measures[1].text  # its deadline
+
+
+FULL1 = {"items": [{"fact_ids": ["F1"], "summary": "对群众文化需求回应不精准", "root": "宗旨意识",
+                    "cause": "把完成演出场次看得比群众满意更重", "action": "调整送戏下乡排期，事先征求乡镇意见",
+                    "result": "每季度征求意见1次并形成排期清单"}]}
+FULL2 = {"items": [{"fact_ids": ["F2"], "summary": "对下属公司监督缺位", "root": "宗旨意识",
+                    "cause": "对管党治党责任认识不深，觉得下属公司的事有人管", "action": "建立下属公司三重一大事项报备制度",
+                    "result": "形成报备清单"}]}
+
+
+def test_one_call_per_aspect_when_problems_come_with_causes_and_measures(facts):
+    model, events = FakeChatModel(strict=True).queue(FULL1, FULL2), []
+    draft = draft_from_facts(facts, model, on_event=lambda k, p: events.append((k, p)), max_rounds=0)
+    assert len(model.history) == 2  # no separate causes or measures call
+    causes, measures = draft.part("causes").items, draft.part("measures").items
+    # both causes have the same dimension: one cause, both texts, both problems
+    assert len(causes) == 1 and causes[0].problem_ids == ["P3", "P5"]
+    assert causes[0].text == "从宗旨意识上看，把完成演出场次看得比群众满意更重；对管党治党责任认识不深，觉得下属公司的事有人管。"
+    assert [m.problem_ids for m in measures] == [["P3"], ["P5"]]
+    assert measures[0].text.startswith("由") and "调整送戏下乡排期，事先征求乡镇意见，每季度征求意见1次" in measures[0].text
+    assert measures[1].to_confirm[1] == "分管班子成员牵头、相关科室具体落实"  # F2 is a 巡察反馈
+    assert draft.stats["llm_calls"] == 2
+    assert not [g for g in draft.gaps if g.id.startswith(("C", "M"))]  # no cause or measure left as a gap
+
+
+def test_problems_without_measures_are_asked_for_in_one_call(facts):
+    half = {"items": [{**FULL2["items"][0], "action": "", "result": ""}]}
+    model = FakeChatModel(strict=True).queue(FULL1, half, {"items": [{"action": "建立报备制度", "result": "形成清单"}]})
+    draft = draft_from_facts(facts, model, max_rounds=0)
+    assert len(model.history) == 3
+    asked = model.history[2][-1].content
+    assert "[P5]" in asked and "[P3]" not in asked  # only the problem that had no measure
+    assert [m.problem_ids for m in draft.part("measures").items] == [["P3"], ["P5"]]
+    assert "建立报备制度" in draft.part("measures").items[1].text
+
+
+def test_a_cause_or_result_that_only_repeats_the_facts_is_not_kept(facts):
+    copy = {"items": [{**FULL2["items"][0], "cause": facts.facts[1].text[:40], "result": facts.facts[1].text[:30]}]}
+    model = FakeChatModel(strict=True).queue(FULL1, copy)
+    draft = draft_from_facts(facts, model, max_rounds=0)
+    causes = draft.part("causes").items
+    assert len(model.history) == 2  # the other problem's cause is enough: no extra call
+    assert len(causes) == 1 and facts.facts[1].text[:40] not in causes[0].text
+    assert causes[0].problem_ids == ["P3", "P5"]  # the copying problem joins the cause of its dimension
+    m2 = draft.part("measures").items[1]
+    assert facts.facts[1].text[:30] not in m2.text and "建立整改台账、逐项销号" in m2.text
+
+
+
+def test_causes_step_is_asked_when_every_cause_only_repeats_the_facts(facts):
+    c1 = {"items": [{**FULL1["items"][0], "cause": facts.facts[0].text[:40]}]}
+    c2 = {"items": [{**FULL2["items"][0], "cause": facts.facts[1].text[:40]}]}
+    model = FakeChatModel(strict=True).queue(c1, c2, CAUSES)
+    draft = draft_from_facts(facts, model, max_rounds=0)
+    assert len(model.history) == 3 and "查摆的问题" in model.history[2][-1].content
+    assert [c.problem_ids for c in draft.part("causes").items] == [["P3"], ["P5"]]
+
+
+def test_draft_is_shown_part_by_part_starting_before_any_model_call(facts):
+    model, seen = FakeChatModel(strict=True).queue(FULL1, FULL2), []
+
+    def on_event(kind, payload):
+        if kind == "draft":
+            seen.append((len(model.history), to_markdown(payload)))
+
+    draft = draft_from_facts(facts, model, on_event=on_event, max_rounds=0)
+    calls, first = seen[0]
+    assert calls == 0  # the opening and 上年度整改 (rendered from the facts) come first
+    assert "开展学习研讨" in first and "【正在撰写：" in first and "48场" not in first
+    assert "48场" in seen[-1][1] and "【正在撰写：整改措施】" in seen[-1][1]  # last one before the measures
+    assert [c for c, _ in seen] == sorted(c for c, _ in seen)
+    assert draft.stats["first_text_s"] is not None and draft.stats["first_text_s"] < 1.0
+    assert "【正在撰写" not in to_markdown(draft)

@@ -89,7 +89,7 @@ def test_prompt_renderer_treats_template_syntax_in_facts_as_data(payload):
     rendered = prompting.render(
         "problems", unit="某局", meeting_type="班子", role="", year=2025, aspect="敬畏人民",
         facts=[{"id": "F1", "text": text, "source": "{{ 6 * 7 }}"}], requirements=["{% raw %}要求{% endraw %}"],
-        feedback=None, instruction="{{ 1 + 1 }}", max_items=2,
+        feedback=None, instruction="{{ 1 + 1 }}", max_items=2, dimensions=["宗旨意识"], with_summary=True,
     )
     assert f"[F1] {text}" in rendered and "{{ 6 * 7 }}" in rendered
     assert "{% raw %}要求{% endraw %}" in rendered and "用户的修改要求：{{ 1 + 1 }}" in rendered

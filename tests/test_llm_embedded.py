@@ -73,3 +73,33 @@ def test_structured_call_constrained(model):
     result = structured_call(model, "北京是中国的首都吗？请给出城市名和判断。", CityFact)
     assert isinstance(result, CityFact)
     assert CJK.search(result.city) and result.is_capital is True
+
+
+def test_grammar_fast_path_picks_the_same_tokens_as_llama_cpp_python(gguf_path):
+    """Greedy JSON under a grammar: checking the chosen token first gives the very output of the
+    whole-vocabulary order llama-cpp-python uses, on two fresh contexts (same prompt, same state)."""
+    import llama_cpp
+
+    from rag.llm import sampling
+    from rag.llm.embedded import _model_params_patch, has_amx
+
+    schema = {"type": "object", "properties": {"城市": {"type": "string"}, "人口万": {"type": "integer"}},
+              "required": ["城市", "人口万"]}
+    messages = [{"role": "user", "content": "用 JSON 写出中国首都和它的大致人口（万人）。"}]
+    outputs = []
+    for fast in (False, True):
+        with _model_params_patch(llama_cpp, not has_amx()):
+            llama = llama_cpp.Llama(model_path=str(gguf_path), n_ctx=512, n_threads=1, verbose=False)
+        try:
+            if fast:
+                sampling.install(llama)
+            out = llama.create_chat_completion(messages=messages, max_tokens=40, temperature=0.0,
+                                               response_format={"type": "json_object", "schema": schema})
+            outputs.append(out["choices"][0]["message"]["content"])
+            if fast:
+                assert isinstance(llama._sampler, sampling.GrammarFirstSampler)
+                assert llama._sampler.tokens > 0
+        finally:
+            llama.close()
+    assert outputs[0] == outputs[1], outputs
+    assert '"城市"' in outputs[1] and "北京" in outputs[1]

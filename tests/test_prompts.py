@@ -9,8 +9,10 @@ FACTS = [{"id": "F1", "text": "2025年缺课2次", "source": "考勤"}]
 PROBLEMS = [{"id": "P1", "summary": "学习不扎实"}]
 VARIABLES = {
     "system": {"meeting_type": "个人"},
+    "problems_task": {"meeting_type": "个人", "dimensions": ["理想信念", "党性修养"], "with_summary": True},
     "problems": dict(unit="某局", meeting_type="班子", role="", year=2025, aspect="在固本培元、增强党性上带头",
-                     facts=FACTS, requirements=["要求一"], feedback=None, instruction=None, max_items=2),
+                     facts=FACTS, requirements=["要求一"], feedback=None, instruction=None, max_items=2,
+                     dimensions=["理想信念", "党性修养"], with_summary=True),
     "causes": dict(unit="某局", meeting_type="班子", year=2025, problems=PROBLEMS, dimensions=["党性修养"], max_items=2,
                    feedback="缺少思想根源", instruction=None),
     "measures": dict(unit="某局", meeting_type="个人", year=2025, problems=PROBLEMS, feedback=None, instruction="更具体"),
@@ -66,7 +68,8 @@ def test_largest_prompts_fit_the_small_models_context():
     base = dict(unit="某县某某某某局领导班子", meeting_type="个人", year=2025, feedback="反馈" * 100, instruction="要求" * 50)
     steps = {
         "problems": dict(base, role="副局长", aspect="在坚决扛起管党治党责任上带头", facts=view,
-                         requirements=["要" * 110] * 2, max_items=2),
+                         requirements=["要" * 110] * 2, max_items=2, dimensions=DIMENSIONS,
+                         with_summary=True),
         "causes": dict(base, problems=problems, dimensions=DIMENSIONS, max_items=4),
         "measures": dict(base, problems=problems),
     }

@@ -432,3 +432,24 @@ def test_draft_interrupted_mid_way_keeps_the_partial_draft():
     assert version.note.startswith("未完成稿")
     assert "【未生成" in version.markdown and "送戏下乡" in version.markdown
     assert "【未生成" in at.html[0].value  # shown, with the unwritten items marked
+
+
+def test_embedded_model_is_warmed_once_in_the_background(monkeypatch):
+    import threading
+
+    from rag.config import Settings
+    from rag.draft import pipeline
+    from ui import common
+
+    warmed, done = [], threading.Event()
+    monkeypatch.setattr(common, "effective_settings", lambda: Settings(llm="embedded"))
+    monkeypatch.setattr(common, "get_chat_model", lambda settings: "the-model")
+    monkeypatch.setattr(pipeline, "warm_up", lambda model: (warmed.append(model), done.set()))
+    monkeypatch.setattr(common, "_WARMED", set())
+    monkeypatch.setattr(common, "_MODELS", {})
+    common.warm_model_in_background()
+    common.warm_model_in_background()  # a rerun of the app script: not again
+    assert done.wait(10) and warmed == ["the-model"]
+    monkeypatch.setattr(common, "effective_settings", lambda: Settings(llm="fake"))
+    common.warm_model_in_background()  # other backends: nothing to warm
+    assert warmed == ["the-model"]

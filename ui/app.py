@@ -34,6 +34,7 @@ def main() -> None:
         st.markdown("### 照镜")
         st.caption("对照检查材料起草与批改助手")
     common.sidebar_status()
+    common.warm_model_in_background()  # the embedded model reads the shared prompt prefix once
     page.run()
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import html
 import json
+import logging
 import os
 import re
 import tempfile
@@ -32,6 +33,8 @@ from rag.kb import store as kb_store
 from rag.llm import get_chat_model
 from rag.llm.fake import FakeChatModel
 from rag.store import DraftStore
+
+log = logging.getLogger(__name__)
 
 EXAMPLES_DIR = PROJECT_ROOT / "examples" / "facts"
 MODEL_KEY = "chat_model"
@@ -134,6 +137,37 @@ def get_model() -> BaseChatModel:
             model = _MODELS[key]
     st.session_state[MODEL_KEY] = model
     return model
+
+
+_WARMED: set[tuple] = set()
+
+
+def warm_model_in_background() -> None:
+    """Load the embedded model and have it read the shared prompt prefix, once per process, in a
+    background thread at app start: the first draft then starts writing within seconds. Other
+    backends gain nothing and are left alone; failures are only logged (the draft page reports them)."""
+    settings = effective_settings()
+    if settings.llm != "embedded":
+        return
+    key = _model_key(settings)
+    with _MODELS_LOCK:
+        if key in _WARMED:
+            return
+        _WARMED.add(key)
+
+    def work() -> None:
+        from rag.draft.pipeline import warm_up
+
+        try:
+            with _MODELS_LOCK:
+                if key not in _MODELS:
+                    _MODELS[key] = get_chat_model(settings)
+                model = _MODELS[key]
+            warm_up(model)
+        except Exception:  # noqa: BLE001 - a missing model is reported when the user drafts
+            log.warning("warm-up of the embedded model failed", exc_info=True)
+
+    threading.Thread(target=work, name="zhaojing-warm-up", daemon=True).start()
 
 
 def safe_url(url: str | None) -> str:
@@ -305,7 +339,7 @@ def item_label(item_id: str, text: str) -> str:
     return f"{item_id} · {text[:28]}{'…' if len(text) > 28 else ''}"
 
 
-MARKERS = re.compile(r"【(?:请补充|待核实|待补充)[^】]*】")
+MARKERS = re.compile(r"【(?:请补充|待核实|待补充|未生成|正在撰写)[^】]*】")
 H1_LINE = re.compile(r"^(?:[一二三四五六七八九十]+、|第[一二三四五六七八九十]+部分)")
 H2_LINE = re.compile(r"^[（(][一二三四五六七八九十]+[）)]")
 DRAFT_CSS = """<style>
@@ -318,6 +352,17 @@ DRAFT_CSS = """<style>
 .zj-draft .t,.zj-draft .h1,.zj-draft .h2{text-indent:0}
 .zj-draft mark.gap{background:#ffe0b2;border-bottom:2px solid #e65100;padding:0 2px}
 </style>"""
+
+
+_JSON_STRING = re.compile(r'"((?:[^"\\]|\\.)*)("?)(\s*:)?')
+
+
+def readable_stream(partial_json: str) -> str:
+    """The words of a slot answer being streamed (``{"原因": "把…`` → ``把…``): string values only,
+    keys and fact ids left out, the last value possibly unfinished."""
+    values = [m.group(1) for m in _JSON_STRING.finditer(partial_json)
+              if not m.group(3) and re.search(r"[\u4e00-\u9fff]", m.group(1))]
+    return " · ".join(values)
 
 
 def draft_html(markdown: str) -> str:

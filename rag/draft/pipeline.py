@@ -34,12 +34,14 @@ from rag.draft.schemas import (
     DraftPart,
     GuardEvent,
     ItemRewrite,
+    MeasureSlot,
     MeasureSlots,
+    ProblemSlot,
     ProblemSlots,
 )
 from rag.errors import InputError, LLMError
 from rag.frames import Aspect, Frame, get_frame, select_frame
-from rag.llm import CallStats, structured_call
+from rag.llm import CallStats, ChatLlamaCpp, structured_call
 
 DIMENSIONS = ["理想信念", "宗旨意识", "党性修养", "政绩观", "纪律规矩意识", "担当精神"]
 GAP = "【请补充：{what}】"
@@ -64,6 +66,15 @@ class Run:
     started: float = field(default_factory=time.perf_counter)
     citations: list[Citation] = field(default_factory=list)
     guard_events: list[GuardEvent] = field(default_factory=list)
+    first_text_at: float | None = None
+    """When the first draft text was shown (the parts rendered from the facts come before any model call)."""
+    extras: dict[str, ProblemSlot] = field(default_factory=dict)
+    """Per problem id: the slot it was written from (its root cause and measure, when the model gave them)."""
+
+    @property
+    def small(self) -> bool:
+        """The embedded small model: asked for fewer fields (each generated token costs ~0.13 s on 2 cores)."""
+        return isinstance(self.model, ChatLlamaCpp)
 
     @property
     def calls(self) -> int:
@@ -103,16 +114,18 @@ class DraftInterrupted(LLMError):
 MAX_TOKENS = {"problems": 512, "causes": 512, "measures": 768, "revise": 400}
 
 
-def call_slots(run: Run, step: str, schema: type[T], items: int | None = None, **variables: Any) -> T:
+def call_slots(run: Run, step: str, schema: type[T], items: int | None = None,
+               json_schema: dict[str, Any] | None = None, **variables: Any) -> T:
     """Render a prompt file and fill ``schema`` through the seam (tokens and retries go to the caller).
 
-    ``items`` limits the slot list to 1..``items`` entries in the decoding schema (the prompt says the same).
+    ``items`` limits the slot list to 1..``items`` entries in the decoding schema (the prompt says the same);
+    ``json_schema`` replaces the decoding schema altogether.
     """
     msgs = prompting.messages(step, meeting_type=run.facts.meeting_type, **variables)
     slots = structured_call(
         run.model, msgs, schema, max_tokens=MAX_TOKENS.get(step), stats=run.stats,
         on_token=(lambda piece: run.emit("token", piece)) if run.on_event else None,  # stream only for a listener
-        on_retry=lambda note: run.emit("status", note), json_schema=_item_limits(schema, items),
+        on_retry=lambda note: run.emit("status", note), json_schema=json_schema or _item_limits(schema, items),
     )
     return screen_slots(slots, msgs, run.known)  # drop answers obeying instructions hidden in the material
 
@@ -258,10 +271,12 @@ def write_aspect(run: Run, aspect: Aspect, facts: list[Fact], n0: int, feedback:
         who = "、本人角色" if run.facts.meeting_type == "个人" else ""
         return [DraftItem(id=f"P{n0}", aspect=aspect.name, gap=True,
                           text=GAP.format(what=f"{aspect.name}方面的具体事例（时间、事件、数字{who}）"))]
+    n = min(2, len(facts))
     slots = call_slots(
         run, "problems", ProblemSlots, unit=run.facts.unit, role=_role(run.facts), year=run.facts.year,
         aspect=aspect.name, facts=_facts_view(facts), requirements=requirements(run, aspect),
-        feedback=feedback, instruction=instruction, max_items=min(2, len(facts)), items=min(2, len(facts)),
+        feedback=feedback, instruction=instruction, max_items=n, dimensions=DIMENSIONS,
+        with_summary=not run.small, json_schema=problem_schema(n, with_summary=not run.small),
     )
     by_id = {f.id: f for f in facts}
     items: list[DraftItem] = []
@@ -272,8 +287,30 @@ def write_aspect(run: Run, aspect: Aspect, facts: list[Fact], n0: int, feedback:
         body, summary = _problem_body(s.summary, [by_id[x] for x in ids], s.reflection)
         item = DraftItem(id=f"P{n0 + len(items)}", text=body, aspect=aspect.name, fact_ids=ids, summary=summary)
         items.append(guard(run, item))
+        run.extras[item.id] = s
     return items or [DraftItem(id=f"P{n0}", aspect=aspect.name, gap=True,
                                text=GAP.format(what=f"{aspect.name}方面的具体问题"))]
+
+
+def problem_schema(n: int, with_summary: bool = True) -> dict[str, Any]:
+    """Decoding schema for one aspect's problems (exactly n, so that the facts get used): for each, the facts it rests on, a summary,
+    its root cause (one of DIMENSIONS, and why) and a measure that answers it, all in one call with
+    the facts in view. Causes and measures come out tied to their problem and its facts, and two
+    whole model calls (reading every problem again) are saved. The instance is the cited facts
+    (rendered by code); the old 思想差距 reflection is not asked for: the cause says it.
+
+    ``with_summary=False`` (the embedded model) leaves out the one-line summary: measured on the
+    example facts, the small model's summaries copied the fact and were dropped, at ~25 tokens each;
+    the problem then opens with the fact itself and is referred to by its first clause."""
+    json_schema = ProblemSlots.model_json_schema()
+    props = json_schema["$defs"]["ProblemSlot"]["properties"]
+    order = ["依据", *(["问题"] if with_summary else []), "根源", "原因", "措施", "检验结果"]
+    slot = json_schema["$defs"]["ProblemSlot"]
+    slot["properties"] = {k: props[k] for k in order}
+    slot["properties"]["根源"] = {"title": "根源", "type": "string", "enum": list(DIMENSIONS)}
+    slot["required"] = order
+    json_schema["properties"]["条目"].update(minItems=max(1, n), maxItems=max(1, n))
+    return json_schema
 
 
 def _role(facts: UnitFacts) -> str:
@@ -291,11 +328,12 @@ def write_causes(run: Run, problems: list[DraftItem], feedback: str | None = Non
     listed = _real_problems(problems)
     if not listed:
         return [DraftItem(id="C1", gap=True, text=GAP.format(what="结合上述问题，从思想根源上剖析原因"))]
-    slots = call_slots(run, "causes", CauseSlots, unit=run.facts.unit, year=run.facts.year, problems=listed,
-                       dimensions=DIMENSIONS, feedback=feedback, instruction=instruction,
-                       max_items=min(4, max(2, len(listed))),
-                       items=min(4, max(2, len(listed))))
-    merged = merge_causes(slots.items, {p["id"] for p in listed})
+    merged = [] if feedback or instruction else _stored_causes(run, problems, listed)
+    if not merged:
+        answer = call_slots(run, "causes", CauseSlots, unit=run.facts.unit, year=run.facts.year, problems=listed,
+                            dimensions=DIMENSIONS, feedback=feedback, instruction=instruction,
+                            max_items=min(4, max(2, len(listed))), items=min(4, max(2, len(listed))))
+        merged = merge_causes(answer.items, {p["id"] for p in listed})
     items = []
     for i, (dim, text, ids) in enumerate(merged, start=1):
         lead = "" if text.startswith(dim) else f"从{dim}上看，"
@@ -303,26 +341,65 @@ def write_causes(run: Run, problems: list[DraftItem], feedback: str | None = Non
     return items
 
 
-def merge_causes(slots: list[CauseSlot], valid: set[str]) -> list[tuple[str, str, list[str]]]:
+COPIED = 0.6  # share of a sentence's bigrams found in the facts above which it only repeats them
+
+
+def _problem_facts(run: Run, problems: list[DraftItem], ids: list[str]) -> str:
+    by_id = {f.id: f.text for f in run.facts.facts}
+    return "。".join(by_id[fid] for p in problems if p.id in ids for fid in p.fact_ids if fid in by_id)
+
+
+def _stored_causes(run: Run, problems: list[DraftItem], listed: list[dict]) -> list[tuple[str, str, list[str]]]:
+    """Causes from the root causes written with each problem, grouped by dimension (no model call).
+
+    A cause that only repeats facts is left out; its problem joins the cause of the
+    same dimension, else the first one. Empty when no problem came with a usable cause (or one
+    came without any: then the causes step is asked, as for models that do not fill them).
+    """
+    slots, orphans = [], []
+    all_facts = "。".join(f.text for f in run.facts.facts)  # the model may copy a neighbouring problem's fact
+    for p in listed:
+        x = run.extras.get(p["id"])
+        if x is None or not x.cause.strip():
+            return []
+        if contained(x.cause, all_facts) >= COPIED:
+            orphans.append((p["id"], x.root))
+        else:
+            slots.append(CauseSlot(problem_ids=[p["id"]], dimension=x.root, text=x.cause))
+    merged = merge_causes(slots, {p["id"] for p in listed}, per_dimension=2)
+    for pid, dim in orphans if merged else []:
+        k = next((i for i, (d, _, _) in enumerate(merged) if d == dim), 0)
+        d, t, ids = merged[k]
+        merged[k] = (d, t, [*ids, pid])
+    return merged
+
+
+def merge_causes(slots: list[CauseSlot], valid: set[str], per_dimension: int = 1) -> list[tuple[str, str, list[str]]]:
     """(dimension, text, problem ids) per cause: one cause per dimension, near-identical texts merged.
 
-    A later cause of a dimension already used, or whose text nearly repeats an earlier cause, only
-    adds its problem ids to that cause (joining texts made long restatements on the small model).
+    A cause whose text nearly repeats an earlier one only adds its problem ids to it. Of several
+    causes of the same dimension, the first ``per_dimension`` texts are joined with “；” (per-problem
+    causes, each short) and later ones only add their problem ids (joining the small model's long
+    whole-draft causes made restatements).
     """
-    out: list[tuple[str, str, list[str]]] = []
+    out: list[tuple[str, list[str], list[str]]] = []
     for slot in slots:
         dim = slot.dimension if slot.dimension in DIMENSIONS else "党性修养"
         text = re.sub(rf"^从?{dim}(?:方面|上看)[，,：:。]?|^{dim}[，,：:。]", "", _clean_sentence(slot.text))
         ids = [x for x in slot.problem_ids if x in valid]
         if not text:
             continue
-        k = next((i for i, (d, t, _) in enumerate(out) if d == dim or similarity(t, text) >= 0.5), None)
+        k = next((i for i, (d, ts, _) in enumerate(out) if any(similarity(t, text) >= 0.5 for t in ts)), None)
         if k is None:
-            out.append((dim, text, ids))
+            k = next((i for i, (d, _, _) in enumerate(out) if d == dim), None)
+        if k is None:
+            out.append((dim, [text], ids))
             continue
-        d, t, old = out[k]
-        out[k] = (d, t, list(dict.fromkeys(old + ids)))
-    return out
+        d, ts, old = out[k]
+        if d == dim and len(ts) < per_dimension and all(similarity(t, text) < 0.5 for t in ts):
+            ts = [*ts, text]
+        out[k] = (d, ts, list(dict.fromkeys(old + ids)))
+    return [(d, "；".join(ts), ids) for d, ts, ids in out]
 
 
 def deadline(meeting: dt.date, months: int) -> str:
@@ -339,13 +416,38 @@ OWNER_VERB = re.compile(r"牵头|负责|落实|带头|主抓")
 MONTHS = (1, 2, 3, 3, 6, 6, 6, 9, 9, 12)
 
 
-def owner_of(raw: str, meeting_type: str) -> str:
-    """The measure's owner as a phrase that reads after 由 (“办公室牵头”); 本人 for 个人 drafts."""
+# Proposed owners by the category of the facts behind a problem (the user confirms them).
+OWNER_BY_CATEGORY = {
+    "班子": {
+        "学习": "班子主要负责同志牵头、办公室具体落实",
+        "巡察反馈": "分管班子成员牵头、相关科室具体落实",
+        "审计反馈": "分管财务的班子成员牵头、相关科室具体落实",
+        "纪律": "班子成员按分工牵头、纪检组织督促落实",
+        "廉洁": "班子成员按分工牵头、纪检组织督促落实",
+        "作风": "分管班子成员牵头、办公室督促落实",
+        "征求意见": "分管班子成员牵头、相关科室具体落实",
+        "管党治党": "班子主要负责同志牵头、班子成员按分工落实",
+    },
+    "支部": {
+        "学习": "支部书记牵头、组织委员具体落实",
+        "纪律": "支部书记牵头、纪检委员督促落实",
+        "廉洁": "支部书记牵头、纪检委员督促落实",
+        "作风": "支部书记牵头、支部委员分工落实",
+    },
+}
+
+
+def owner_of(raw: str, meeting_type: str, categories: list[str] | None = None) -> str:
+    """The measure's owner as a phrase that reads after 由 (“办公室牵头”); 本人 for 个人 drafts.
+
+    Without an owner from the model, one is proposed from the categories of the facts behind the
+    problem (a proposal to confirm, like the deadline)."""
     if meeting_type == "个人":
         return "本人"
     owner = re.sub(r"^由|[，,。；;：:\s]+$", "", raw.strip())
     if not owner or owner in ("本人", "我", "我们", "班子"):
-        return DEFAULT_OWNER[meeting_type]
+        table = OWNER_BY_CATEGORY.get(meeting_type, {})
+        return next((table[c] for c in categories or [] if c in table), DEFAULT_OWNER[meeting_type])
     return owner if OWNER_VERB.search(owner) else f"{owner}牵头"
 
 
@@ -366,32 +468,82 @@ def write_measures(run: Run, problems: list[DraftItem], feedback: str | None = N
     listed = _real_problems(problems)
     if not listed:
         return [DraftItem(id="M1", gap=True, text=GAP.format(what="针对上述问题的整改措施"))]
-    slots = call_slots(run, "measures", MeasureSlots, unit=run.facts.unit, year=run.facts.year,
-                       problems=listed, feedback=feedback, instruction=instruction, items=min(10, len(listed)))
+    listed = listed[:MAX_MEASURES]
     meeting = run.facts.meeting_date or dt.date.today()
-    valid = [p["id"] for p in listed]
     items: list[DraftItem] = []
     actions: list[str] = []
-    for s in slots.items:
+    for ids, s in _measure_answers(run, listed, feedback, instruction):
         if not s.action.strip() or any(similarity(s.action, a) >= 0.6 for a in actions):
             continue  # the same measure twice
         actions.append(s.action)
         due = deadline(meeting, MONTHS[min(len(items), len(MONTHS) - 1)])
-        owner = owner_of(s.owner, run.facts.meeting_type)
-        result = _result_of(s.result, s.action)
-        ids = [x for x in s.problem_ids if x in valid] or valid[len(items):len(items) + 1]
+        owner = owner_of(s.owner, run.facts.meeting_type, _categories(problems, ids, run.facts))
+        result = _result_of(s.result, s.action, _problem_facts(run, problems, ids))
         items.append(DraftItem(id=f"M{len(items) + 1}", text=measure_text(s.action, result, owner, due),
                                problem_ids=ids, to_confirm=[due, owner, result]))
     return items + _uncovered(listed, items)
 
 
-def _result_of(raw: str, action: str) -> str:
-    """The checkable result without clauses the action already says; a ledger when nothing checkable is left."""
+MAX_MEASURES = 10
+
+
+def _measure_answers(run: Run, listed: list[dict], feedback: str | None,
+                     instruction: str | None) -> list[tuple[list[str], MeasureSlot]]:
+    """(problem ids, measure) in problem order: the measure written with each problem where there is
+    one, and one call for the rest (all of them when revising with feedback or an instruction)."""
+    fresh = feedback is not None or instruction is not None
+    stored = {p["id"]: run.extras.get(p["id"]) for p in listed}
+    have = {pid: x for pid, x in stored.items() if not fresh and x is not None and x.action.strip()}
+    missing = [p for p in listed if p["id"] not in have]
+    asked: dict[str, MeasureSlot] = {}
+    if missing:
+        valid = [p["id"] for p in missing]
+        answer = call_slots(run, "measures", MeasureSlots, unit=run.facts.unit, year=run.facts.year,
+                            problems=missing, feedback=feedback, instruction=instruction,
+                            json_schema=measure_schema(len(missing)))
+        for position, s in enumerate(answer.items):
+            ids = [x for x in s.problem_ids if x in valid] or valid[position:position + 1]
+            if ids and ids[0] not in asked:
+                asked[ids[0]] = s.model_copy(update={"problem_ids": ids})
+    out = []
+    for p in listed:
+        if p["id"] in have:
+            x = have[p["id"]]
+            out.append(([p["id"]], MeasureSlot(problem_ids=[p["id"]], action=x.action, result=x.result)))
+        elif p["id"] in asked:
+            out.append((asked[p["id"]].problem_ids, asked[p["id"]]))
+    return out
+
+
+def measure_schema(n: int) -> dict[str, Any]:
+    """Decoding schema for the measures step: exactly one measure per listed problem, in order, with
+    action and result only. Which problem a measure answers is its position; the owner is proposed
+    by code (:func:`owner_of`), as the deadline is: neither is in the facts, and the small model
+    wrote the unit's own name as owner. Answers with 对应问题/牵头 (other models, tests) still validate."""
+    json_schema = MeasureSlots.model_json_schema()
+    slot = json_schema["$defs"]["MeasureSlot"]
+    for key in ("对应问题", "牵头"):
+        slot["properties"].pop(key, None)
+    slot["required"] = list(slot["properties"])
+    json_schema["properties"]["条目"].update(minItems=max(1, n), maxItems=max(1, n))
+    return json_schema
+
+
+def _categories(problems: list[DraftItem], ids: list[str], facts: UnitFacts) -> list[str]:
+    """Fact categories behind the given problems (to propose who should own a measure)."""
+    by_id = {f.id: f.category for f in facts.facts}
+    return [by_id[fid] for p in problems if p.id in ids for fid in p.fact_ids if fid in by_id]
+
+
+def _result_of(raw: str, action: str, facts: str = "") -> str:
+    """The checkable result without clauses the action already says or that only repeat the problem's
+    facts (a result is what will be achieved, not what went wrong); a ledger when nothing checkable is left."""
     seen = _clean_sentence(action)
     clauses: list[str] = []
     for clause in re.split(r"[，,；;]", _clean_sentence(raw)):
         clause = clause.strip()
-        if clause and clause not in seen and clause not in clauses:
+        copied = facts and len(clause) >= 6 and contained(clause, facts) >= COPIED
+        if clause and clause not in seen and clause not in clauses and not copied:
             clauses.append(clause)
     result = "，".join(clauses)
     if not RESULT_WORDS.search(result):
@@ -439,11 +591,13 @@ def write_special(kind: str, facts: list[Fact], required: bool, who: str) -> Dra
 # --------------------------------------------------------------------------- assembly and revision
 
 def warm_up(model: BaseChatModel, meeting_type: str = "班子") -> bool:
-    """Have the embedded model read the shared system prompt once, ahead of the first draft.
+    """Have the embedded model read the shared system prompt and the fixed problem-writing
+    instructions once, ahead of the first draft.
 
     llama.cpp keeps the evaluated tokens and reuses the longest common prefix on the next call, so
     the first drafting call then only reads its own part (measured: a repeated prompt's first token
-    came after 0.2 s instead of 6.6 s). Call it when the model is loaded, e.g. in the background at
+    came after 0.2 s instead of 6.6 s); the problem prompt of every aspect starts with the same
+    instructions for the same reason. Call it when the model is loaded, e.g. in the background at
     app start. Other models gain nothing: False, no call.
     """
     from rag.llm import ChatLlamaCpp, llm_errors
@@ -451,7 +605,8 @@ def warm_up(model: BaseChatModel, meeting_type: str = "班子") -> bool:
     if not isinstance(model, ChatLlamaCpp):
         return False
     msgs = [SystemMessage(content=prompting.render("system", meeting_type=meeting_type)),
-            HumanMessage(content="单位：")]  # every step's prompt starts so
+            HumanMessage(content=prompting.render("problems_task", meeting_type=meeting_type, dimensions=DIMENSIONS,
+                                                  with_summary=False))]
     with llm_errors():
         model.invoke(msgs, max_tokens=1)
     return True
@@ -513,28 +668,49 @@ class Sections:
     measures: list[DraftItem] | None = None
     step: str = "撰写问题"
 
-    def filled(self, frame: Frame) -> tuple[list[DraftItem], list[DraftItem], list[DraftItem]]:
-        """Problems, causes, measures with every unwritten item as an UNFINISHED gap marker."""
+    def filled(self, frame: Frame, marker: str = "") -> tuple[list[DraftItem], list[DraftItem], list[DraftItem]]:
+        """Problems, causes, measures with every unwritten item as a gap marker (UNFINISHED by default;
+        PENDING for the live view while the draft is being written)."""
+        marker = marker or UNFINISHED
         problems: list[DraftItem] = []
         for aspect in frame.aspects:
             problems += self.problems.get(aspect.name) or [DraftItem(
                 id=f"P{len(problems) + 1}", aspect=aspect.name, gap=True,
-                text=UNFINISHED.format(what=f"{aspect.name}方面的问题"))]
-        causes = self.causes or [DraftItem(id="C1", gap=True, text=UNFINISHED.format(what="原因分析"))]
-        measures = self.measures or [DraftItem(id="M1", gap=True, text=UNFINISHED.format(what="整改措施"))]
+                text=marker.format(what=f"{aspect.name}方面的问题"))]
+        causes = self.causes or [DraftItem(id="C1", gap=True, text=marker.format(what="原因分析"))]
+        measures = self.measures or [DraftItem(id="M1", gap=True, text=marker.format(what="整改措施"))]
         return problems, causes, measures
 
 
-def write_sections(run: Run, by_aspect: dict[str, list[Fact]], out: Sections) -> None:
-    """Problems aspect by aspect, then causes, then measures, recorded in ``out`` as they are done."""
+PENDING = "【正在撰写：{what}】"
+
+
+def show_progress(run: Run, out: Sections, special: dict[str, list[Fact]]) -> None:
+    """Send the draft as written so far (``draft`` event): the parts rendered from the facts at once,
+    then each aspect, the causes and the measures as they are done; the rest as PENDING markers."""
+    if run.on_event is None:
+        return
+    if run.first_text_at is None:
+        run.first_text_at = time.perf_counter()
+    run.emit("draft", assemble(run, *out.filled(run.frame, PENDING), special))
+
+
+def write_sections(run: Run, by_aspect: dict[str, list[Fact]], out: Sections,
+                   special: dict[str, list[Fact]] | None = None) -> None:
+    """Problems aspect by aspect, then causes, then measures, recorded in ``out`` as they are done
+    (and shown as they are done, see :func:`show_progress`)."""
+    special = special if special is not None else {"rectification": [], "case": []}
+    show_progress(run, out, special)
     for aspect in run.frame.aspects:
         out.step = f"撰写问题（{aspect.name}）"
         n0 = sum(len(v) for v in out.problems.values()) + 1
         out.problems[aspect.name] = write_aspect(run, aspect, by_aspect[aspect.name], n0)
+        show_progress(run, out, special)
     run.emit("part", "problems")
     problems = out.filled(run.frame)[0]
     out.step = "剖析原因"
     out.causes = write_causes(run, problems)
+    show_progress(run, out, special)
     run.emit("part", "causes")
     out.step = "拟定整改措施"
     out.measures = write_measures(run, problems)
@@ -554,7 +730,7 @@ def draft_from_facts(facts: UnitFacts, model: BaseChatModel, *, kb: Any = None, 
     by_aspect, special = plan(facts, frame)
     sections = Sections()
     try:
-        write_sections(run, by_aspect, sections)
+        write_sections(run, by_aspect, sections, special)
     except LLMError as exc:
         partial = assemble(run, *sections.filled(frame), special)
         raise _interrupted(run, partial, exc, sections.step) from exc
@@ -592,12 +768,37 @@ def _revise_flagged(run: Run, draft: Draft, by_aspect: dict[str, list[Fact]], ba
             new = write_aspect(run, aspect, by_aspect[aspect.name], 1, feedback=feedback)
             _replace_aspect(problems, aspect.name, new)
     _renumber(problems)
-    for kind, writer in (("causes", write_causes), ("measures", write_measures)):
-        part = draft.part(kind)
-        flagged = [it.id for it in part.items if it.id in bad]
-        if flagged:
-            feedback = "；".join(dict.fromkeys(m for i in flagged for m in bad[i]))
-            part.items = writer(run, problems.items, feedback=feedback)
+    causes = draft.part("causes")
+    flagged = [it.id for it in causes.items if it.id in bad]
+    if flagged:
+        causes.items = write_causes(run, problems.items, feedback=_feedback(bad, flagged))
+    _revise_measures(run, draft.part("measures"), problems.items, bad)
+
+
+def _feedback(bad: dict[str, list[str]], ids: list[str]) -> str:
+    return "；".join(dict.fromkeys(m for i in ids for m in bad[i]))
+
+
+def _revise_measures(run: Run, part: DraftPart, problems: list[DraftItem], bad: dict[str, list[str]]) -> None:
+    """Rewrite only the flagged measures: one call for the problems they answer, each new measure put
+    in the place (and keeping the deadline) of the one it replaces."""
+    flagged = [it for it in part.items if it.id in bad and not it.gap]
+    targets = [p for p in problems if any(p.id in it.problem_ids for it in flagged)]
+    if not targets:
+        return
+    new = [it for it in write_measures(run, targets, feedback=_feedback(bad, [it.id for it in flagged]))
+           if not it.gap]
+    for old in flagged:
+        repl = next((it for it in new if set(it.problem_ids) & set(old.problem_ids)), None)
+        if repl is None:
+            continue
+        new.remove(repl)
+        due = old.to_confirm[0] if old.to_confirm else ""
+        if due and repl.to_confirm:
+            repl.text = repl.text.replace(repl.to_confirm[0], due)
+            repl.to_confirm[0] = due
+        repl.id, repl.problem_ids = old.id, old.problem_ids
+        part.items[part.items.index(old)] = repl
 
 
 def _replace_aspect(part: DraftPart, aspect: str, new: list[DraftItem]) -> None:
@@ -616,6 +817,7 @@ def _finish(run: Run, draft: Draft, by_aspect: dict[str, list[Fact]]) -> None:
     draft.stats.update({
         "seconds": round(time.perf_counter() - run.started, 2),
         "first_token_s": round(run.first_token, 2) if run.first_token is not None else None,
+        "first_text_s": round(run.first_text_at - run.started, 2) if run.first_text_at is not None else None,
         "llm_calls": run.calls,
         "llm_retries": run.stats.retries,
         "tokens": run.tokens,

@@ -39,8 +39,15 @@ class ProblemSlot(BaseModel):
     model_config = SLOT_CONFIG
 
     fact_ids: list[str] = Field(default_factory=list, max_length=4, validation_alias=_key("依据", "fact_ids"))
-    summary: str = Field(max_length=40, validation_alias=_key("问题", "summary"))
+    summary: str = Field(default="", max_length=40, validation_alias=_key("问题", "summary"))
     reflection: str = Field(default="", max_length=100, validation_alias=_key("思想差距", "reflection"))
+    # Written in the same call, with the facts in view (see pipeline.problem_schema): the thought
+    # dimension and root cause of this problem, and a measure that answers it. Optional, so answers
+    # without them still validate; the causes and measures steps then ask for them separately.
+    root: str = Field(default="", max_length=12, validation_alias=_key("根源", "root"))
+    cause: str = Field(default="", max_length=120, validation_alias=_key("原因", "cause"))
+    action: str = Field(default="", max_length=160, validation_alias=_key("措施", "action"))
+    result: str = Field(default="", max_length=120, validation_alias=_key("检验结果", "result"))
 
 
 class ProblemSlots(BaseModel):

@@ -26,6 +26,8 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from pydantic import Field
 
 from rag.errors import LLMError, ModelUnavailableError
+from rag.llm.sampling import install as install_grammar_fast_path
+from rag.llm.threads import ThreadAdvisor, usable_cores
 
 DEFAULT_N_CTX = 4096
 _ROLES = {"system": "system", "human": "user", "ai": "assistant", "tool": "tool"}
@@ -33,14 +35,32 @@ _ROLES = {"system": "system", "human": "user", "ai": "assistant", "tool": "tool"
 
 @dataclass
 class LoadedModel:
-    """A loaded ``llama_cpp.Llama`` plus the lock that serialises its use."""
+    """A loaded ``llama_cpp.Llama`` plus the lock that serialises its use.
+
+    ``adaptive``: the thread count was not fixed by the user, so each call picks it from what else
+    is running (:class:`rag.llm.threads.ThreadAdvisor`).
+    """
 
     llama: Any
     load_seconds: float
     lock: threading.Lock = field(default_factory=threading.Lock)
+    adaptive: bool = False
+    threads: int = 0
+    advisor: ThreadAdvisor | None = None
+
+    def before_call(self) -> None:
+        """Set the thread count for the next call (only when adaptive; call under ``lock``)."""
+        if not self.adaptive or self.advisor is None:
+            return
+        wanted = self.advisor.threads()
+        if wanted != self.threads and hasattr(self.llama, "_ctx"):
+            import llama_cpp
+
+            llama_cpp.llama_set_n_threads(self.llama._ctx.ctx, wanted, wanted)
+            self.threads = wanted
 
 
-_CACHE: dict[tuple[str, int, int, bool], LoadedModel] = {}
+_CACHE: dict[tuple[str, int, int, bool, bool], LoadedModel] = {}
 _CACHE_LOCK = threading.Lock()
 
 
@@ -55,17 +75,13 @@ def has_amx() -> bool:
 
 
 def default_threads() -> int:
-    """Inference threads when ``ZHAOJING_LLM_THREADS`` is unset: usable CPUs minus one, 1..8.
+    """Threads a model is loaded with when ``ZHAOJING_LLM_THREADS`` is unset: every usable CPU, 1..8.
 
-    llama.cpp threads spin at barriers; when every core is given to it and anything else runs
-    (the UI, the embedder, a browser), decoding collapses (measured on 2 vCPUs: 10 tok/s idle
-    with 2 threads, 0.6–1.6 tok/s with one core busy; 1 thread kept 5.5–6 tok/s).
+    Each call may then use fewer (see :mod:`rag.llm.threads`): llama.cpp's threads spin at barriers,
+    and with every core given to it while anything else runs, decoding collapses (measured on 2 vCPUs:
+    7–8 tok/s idle with 2 threads, 2.5–2.8 tok/s with one core busy, where 1 thread kept 4.5–5).
     """
-    try:
-        usable = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not on Linux
-        usable = os.cpu_count() or 1
-    return max(1, min(usable - 1, 8))
+    return max(1, min(usable_cores(), 8))
 
 
 def load_llama(
@@ -78,10 +94,14 @@ def load_llama(
     """
     threads = n_threads or default_threads()
     extra = (not has_amx()) if use_extra_bufts is None else use_extra_bufts
-    key = (str(model_path), n_ctx, threads, extra)
+    key = (str(model_path), n_ctx, threads, extra, n_threads is None)
     with _CACHE_LOCK:
         if key not in _CACHE:
-            _CACHE[key] = _load_uncached(str(model_path), n_ctx, threads, extra)
+            loaded = _load_uncached(str(model_path), n_ctx, threads, extra)
+            loaded.threads = threads
+            if n_threads is None:
+                loaded.adaptive, loaded.advisor = True, ThreadAdvisor(cores=threads)
+            _CACHE[key] = loaded
         return _CACHE[key]
 
 
@@ -115,6 +135,7 @@ def _load_uncached(model_path: str, n_ctx: int, threads: int, extra_bufts: bool)
         raise ModelUnavailableError(
             f"无法加载本地模型 {model_path}：{exc}", "请确认文件是完整的 GGUF 模型，或运行 `make install` 重新安装"
         ) from exc
+    install_grammar_fast_path(llama)  # grammar checked on the chosen token first (JSON slots ~1.6x faster)
     return LoadedModel(llama=llama, load_seconds=time.perf_counter() - started)
 
 
@@ -166,7 +187,8 @@ class ChatLlamaCpp(BaseChatModel):
     """Path of the GGUF file."""
     n_ctx: int = DEFAULT_N_CTX
     n_threads: int | None = None
-    """Inference threads; ``None`` means :func:`default_threads`."""
+    """Inference threads; ``None``: loaded with :func:`default_threads`, each call using fewer when other
+    processes keep the CPU busy (:mod:`rag.llm.threads`)."""
     temperature: float = 0.2
     top_p: float = 0.95
     repeat_penalty: float = 1.05
@@ -217,6 +239,7 @@ class ChatLlamaCpp(BaseChatModel):
         request = self._request(messages, stop, **kwargs)
         started = time.perf_counter()
         with loaded.lock, _context_errors():
+            loaded.before_call()
             response = loaded.llama.create_chat_completion(**request)
         choice = response["choices"][0]
         usage = response.get("usage") or {}
@@ -246,6 +269,7 @@ class ChatLlamaCpp(BaseChatModel):
         parts: list[str] = []
         finish_reason = None
         with loaded.lock, _context_errors():
+            loaded.before_call()
             for event in loaded.llama.create_chat_completion(stream=True, **request):
                 choice = event["choices"][0]
                 finish_reason = choice.get("finish_reason") or finish_reason

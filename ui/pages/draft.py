@@ -139,6 +139,7 @@ def generate(facts: UnitFacts) -> None:
     shown = {"at": 0.0}
     with st.status("正在起草…", expanded=True) as status:
         live = st.empty()
+        page = st.empty()  # the draft as written so far, part by part
 
         def on_event(kind: str, payload) -> None:
             if kind == "status":
@@ -148,7 +149,10 @@ def generate(facts: UnitFacts) -> None:
                 tokens.append(payload)
                 if time.monotonic() - shown["at"] > 0.2:  # refresh the live text a few times a second
                     shown["at"] = time.monotonic()
-                    live.text("模型输出：" + "".join(tokens)[-400:])
+                    live.caption("模型正在输出：" + common.readable_stream("".join(tokens))[-160:])
+            elif kind == "draft":
+                tokens.clear()
+                page.html(common.draft_html(to_markdown(payload)))
             elif kind == "part":
                 st.write(f"已完成：{PART_LABELS.get(payload, payload)}部分")
 
@@ -156,11 +160,13 @@ def generate(facts: UnitFacts) -> None:
             draft = draft_from_facts(facts, common.get_model(), kb=common.kb_or_none(), on_event=on_event)
         except DraftInterrupted as exc:
             live.empty()
+            page.empty()
             status.update(label="起草中断", state="error", expanded=False)
             if any(not it.gap for p in exc.partial.parts if p.kind in MODEL_PARTS for it in p.items):
                 save_first(facts, exc.partial, f"未完成稿（在“{exc.step}”中断）")
             raise
         live.empty()
+        page.empty()
         status.update(label=f"起草完成：{len(draft.gaps)} 处待补充", state="complete", expanded=False)
     save_first(facts, draft, "初稿")
 
