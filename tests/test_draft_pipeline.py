@@ -257,12 +257,19 @@ def test_warm_up_reads_the_shared_system_prompt_and_problem_instructions_once():
     assert warm_up(FakeChatModel(strict=True)) is False  # nothing to gain, no call
 
 
-def test_system_prompts_share_their_start_across_meeting_types():
+def test_prompt_prefix_is_the_same_for_every_meeting_type():
+    """System prompt and problem instructions do not depend on the meeting type (the perspective
+    sentence comes last), so one warm-up serves 班子, 个人 and 支部 drafts alike."""
     from rag.draft import prompting
 
-    a, b = (prompting.render("system", meeting_type=t) for t in ("班子", "个人"))
-    shared = next(i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y)
-    assert shared >= 0.7 * min(len(a), len(b))
+    systems = {prompting.render("system", meeting_type=t) for t in ("班子", "个人", "支部")}
+    tasks = {prompting.render("problems_task", meeting_type=t, dimensions=DIMENSIONS, with_summary=False)
+             for t in ("班子", "个人", "支部")}
+    assert len(systems) == 1 and len(tasks) == 1
+    step = prompting.render("problems", meeting_type="个人", unit="某局", role="科长", year=2025, aspect="甲",
+                            facts=[{"id": "F1", "text": "事实", "source": ""}], requirements=[], feedback=None,
+                            instruction=None, max_items=1, dimensions=DIMENSIONS, with_summary=False)
+    assert step.endswith("用“我”来写，把自己和自己的职责摆进去。")
 
 
 def test_revision_rewrites_only_the_flagged_measure_in_its_place(facts):
