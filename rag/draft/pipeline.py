@@ -333,7 +333,9 @@ def write_causes(run: Run, problems: list[DraftItem], feedback: str | None = Non
         answer = call_slots(run, "causes", CauseSlots, unit=run.facts.unit, year=run.facts.year, problems=listed,
                             dimensions=DIMENSIONS, feedback=feedback, instruction=instruction,
                             max_items=min(4, max(2, len(listed))), items=min(4, max(2, len(listed))))
-        merged = merge_causes(answer.items, {p["id"] for p in listed})
+        facts = _all_facts(run)
+        merged = merge_causes([s.model_copy(update={"text": own_words(s.text, facts) or s.text}) for s in answer.items],
+                              {p["id"] for p in listed})
     items = []
     for i, (dim, text, ids) in enumerate(merged, start=1):
         lead = "" if text.startswith(dim) else f"从{dim}上看，"
@@ -349,23 +351,49 @@ def _problem_facts(run: Run, problems: list[DraftItem], ids: list[str]) -> str:
     return "。".join(by_id[fid] for p in problems if p.id in ids for fid in p.fact_ids if fid in by_id)
 
 
+def _all_facts(run: Run) -> str:
+    """Every fact's text and the frame's aspect names: what a cause must not merely repeat (a model may
+    copy a neighbouring problem's fact, or the aspect heading)."""
+    return "。".join([*(f.text for f in run.facts.facts), *(a.name for a in run.frame.aspects)])
+
+
+LEAD_IN = re.compile(r"^(?:这|此)?(?:表明|说明|反映出|反映了|暴露出|暴露了|体现出)|^(?:但|而|并且|同时|从而|导致)")
+
+
+def own_words(text: str, facts: str) -> str:
+    """``text`` without the clauses that only repeat the facts (a cause says why, not what happened).
+
+    The small model often opens a cause by retelling the fact (“我2025年缺席3次，…这表明我对党性修养
+    重视不够”); the retelling is cut and the rest kept. Empty when fewer than six Chinese characters remain.
+    """
+    kept: list[str] = []
+    for clause in re.split(r"[，,。；;！？!?]", _clean_sentence(text)):
+        clause = LEAD_IN.sub("", clause.strip()).lstrip("，, ")
+        if len(re.sub(r"[^\u4e00-\u9fff]", "", clause)) < 3 or contained(clause, facts) >= COPIED:
+            continue
+        kept.append(clause)
+    out = "，".join(kept)
+    return out if len(re.sub(r"[^\u4e00-\u9fff]", "", out)) >= 6 else ""
+
+
 def _stored_causes(run: Run, problems: list[DraftItem], listed: list[dict]) -> list[tuple[str, str, list[str]]]:
     """Causes from the root causes written with each problem, grouped by dimension (no model call).
 
-    A cause that only repeats facts is left out; its problem joins the cause of the
+    Clauses that only repeat facts are cut (:func:`own_words`); a cause left with nothing is dropped, and its problem joins the cause of the
     same dimension, else the first one. Empty when no problem came with a usable cause (or one
     came without any: then the causes step is asked, as for models that do not fill them).
     """
     slots, orphans = [], []
-    all_facts = "。".join(f.text for f in run.facts.facts)  # the model may copy a neighbouring problem's fact
+    all_facts = _all_facts(run)
     for p in listed:
         x = run.extras.get(p["id"])
         if x is None or not x.cause.strip():
             return []
-        if contained(x.cause, all_facts) >= COPIED:
+        text = own_words(x.cause, all_facts)
+        if not text:
             orphans.append((p["id"], x.root))
         else:
-            slots.append(CauseSlot(problem_ids=[p["id"]], dimension=x.root, text=x.cause))
+            slots.append(CauseSlot(problem_ids=[p["id"]], dimension=x.root, text=text))
     merged = merge_causes(slots, {p["id"] for p in listed}, per_dimension=2)
     for pid, dim in orphans if merged else []:
         k = next((i for i, (d, _, _) in enumerate(merged) if d == dim), 0)

@@ -35,7 +35,7 @@ def _naive(prompt: str) -> str:
 
 
 FIELDS = {
-    "ProblemSlots": ("fact_ids", "summary", "instance", "reflection"),
+    "ProblemSlots": ("fact_ids", "summary", "root", "cause", "action", "result"),
     "CauseSlots": ("problem_ids", "dimension", "text"),
     "MeasureSlots": ("problem_ids", "action", "result", "owner"),
 }
@@ -47,6 +47,7 @@ def _slot(tag: str, text: str, problem_ids: list[str]) -> dict[str, Any]:
         "fact_ids": [tag] if tag.startswith("F") else [], "problem_ids": problem_ids,
         "summary": "落实要求的标准不够高", "instance": core, "reflection": "",
         "dimension": "党性修养", "text": f"对“{core[:10]}”背后的责任认识不足，满足于完成规定动作",
+        "root": "党性修养", "cause": f"对“{core[:10]}”背后的责任认识不足，满足于完成规定动作",
         "action": f"针对“{core[:14]}”逐项制定整改清单", "result": "形成整改台账并逐项销号", "owner": "办公室",
     }
 
