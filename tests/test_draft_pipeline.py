@@ -358,3 +358,28 @@ def test_draft_is_shown_part_by_part_starting_before_any_model_call(facts):
     assert [c for c, _ in seen] == sorted(c for c, _ in seen)
     assert draft.stats["first_text_s"] is not None and draft.stats["first_text_s"] < 1.0
     assert "【正在撰写" not in to_markdown(draft)
+
+
+def test_regenerate_one_part_leaves_the_others_and_the_original(facts):
+    from rag.draft.pipeline import regenerate_part
+
+    draft = draft_from_facts(facts, FakeChatModel(strict=True).queue(FULL1, FULL2), max_rounds=0)
+    before = to_markdown(draft)
+    new_measures = {"items": [{"action": "重排送戏下乡计划，避开农忙时节", "result": "形成排期清单"},
+                              {"action": "制定下属公司重大事项报告办法", "result": "形成报告办法1项"}]}
+    model = FakeChatModel(strict=True).queue(new_measures)
+    new = regenerate_part(draft, "measures", facts, model, instruction="措施写得更具体")
+    assert to_markdown(draft) == before  # the original is untouched
+    assert "用户的修改要求：措施写得更具体" in model.history[0][-1].content
+    assert "避开农忙时节" in to_markdown(new) and "避开农忙时节" not in before
+    assert [it.text for it in new.part("problems").items] == [it.text for it in draft.part("problems").items]
+    assert [it.text for it in new.part("causes").items] == [it.text for it in draft.part("causes").items]
+    # 问题: the model parts are drafted again from the facts
+    again = regenerate_part(draft, "problems", facts, FakeChatModel(strict=True).queue(FULL1, FULL2))
+    assert [it.text for it in again.part("problems").items] == [it.text for it in draft.part("problems").items]
+    with pytest.raises(InputError, match="不能重写"):
+        regenerate_part(draft, "opening", facts, FakeChatModel(strict=True))
+    failing = FakeChatModel(strict=True).queue("不是JSON", "还不是")
+    with pytest.raises(LLMError):
+        regenerate_part(draft, "causes", facts, failing)
+    assert to_markdown(draft) == before

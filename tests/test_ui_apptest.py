@@ -207,6 +207,21 @@ def test_draft_regenerates_one_item():
     assert "没有经过集体研究的问题失察" in at.html[0].value
 
 
+def test_draft_rewrites_a_whole_part_as_a_new_version():
+    at = generate_mini()
+    at.session_state["chat_model"] = FakeChatModel(responses=[{"items": [
+        {"action": "重排送戏下乡计划，避开农忙时节", "result": "形成2026年排期清单"},
+        {"action": "制定下属公司重大事项报告办法", "result": "形成报告办法1项"}]}])
+    at.selectbox(key="rewrite_kind").select("measures")
+    at.text_input(key="rewrite_instruction").input("措施要有完成标志")
+    next(b for b in at.button if b.label == "重写这一部分").click().run()
+    assert not at.exception and not at.error
+    [saved] = DraftStore().list_drafts()
+    assert saved.versions == 2
+    assert DraftStore().get_version(saved.id).note == "重写整改措施：措施要有完成标志"
+    assert "避开农忙时节" in at.html[0].value
+
+
 def test_draft_form_errors_are_chinese():
     at = page("draft").run()
     at.radio(key="facts_source").set_value("填写表单").run()

@@ -896,6 +896,40 @@ def revise_item(draft: Draft, item_id: str, instruction: str, facts: UnitFacts, 
     return new
 
 
+PARTS_TO_REWRITE = {"problems": "存在的问题", "causes": "原因分析", "measures": "整改措施"}
+
+
+def regenerate_part(draft: Draft, kind: str, facts: UnitFacts, model: BaseChatModel, instruction: str | None = None,
+                    *, kb: Any = None, on_event: Event | None = None) -> Draft:
+    """Write one part again; returns a new Draft (the given one is untouched, also when a call fails).
+
+    原因 or 措施: that part only, from the draft's current problems, in one call, following the optional
+    instruction. 问题: the three parts the model writes are drafted again from the facts (causes and
+    measures rest on the problems); the opening and the parts taken from the facts stay.
+    """
+    if kind not in PARTS_TO_REWRITE:
+        raise InputError(f"不能重写“{kind}”部分", "可以重写：" + "、".join(PARTS_TO_REWRITE.values()))
+    frame = resolve_frame(facts)
+    new = draft.model_copy(deep=True)
+    run = Run(facts=facts, frame=frame, model=model, kb=kb, on_event=on_event,
+              known="\n".join([facts.known_text(), *(c.text for c in draft.citations),
+                               f"{facts.year}年 {facts.year}年度 {frame.name}"]))
+    instruction = instruction.strip() if instruction and instruction.strip() else None
+    if kind == "problems":
+        by_aspect, special = plan(facts, frame)
+        sections = Sections()
+        write_sections(run, by_aspect, sections, special)
+        for part_kind, items in zip(("problems", "causes", "measures"), sections.filled(frame), strict=True):
+            new.part(part_kind).items = items
+    else:
+        problems = new.part("problems").items
+        writer = write_causes if kind == "causes" else write_measures
+        new.part(kind).items = writer(run, problems, instruction=instruction or "换一种写法，写得更具体")
+    new.citations = [*draft.citations, *(c for c in run.citations if c not in draft.citations)]
+    new.guard_events = [*draft.guard_events, *run.guard_events]
+    return new
+
+
 def apply_instruction(draft: Draft, instruction: str, facts: UnitFacts, model: BaseChatModel,
                       on_event: Event | None = None) -> Draft:
     """Apply a chat instruction: to the item it names, else to every problem item."""

@@ -13,7 +13,14 @@ from rag.critic.model import LEVEL_LABELS
 from rag.critic.parse import PART_LABELS
 from rag.docx_io import draft_to_docx
 from rag.draft.facts import CATEGORIES, FACTS_SCHEMA_DOC, MEETING_TYPES, UnitFacts, load_facts
-from rag.draft.pipeline import DraftInterrupted, apply_instruction, draft_from_facts, revise_item
+from rag.draft.pipeline import (
+    PARTS_TO_REWRITE,
+    DraftInterrupted,
+    apply_instruction,
+    draft_from_facts,
+    regenerate_part,
+    revise_item,
+)
 from rag.draft.render import to_markdown
 from rag.draft.schemas import Draft
 from ui import common
@@ -208,6 +215,20 @@ def revise_one() -> None:
             save_new_version(new, f"重写{item.id}：{instruction}")
 
 
+def rewrite_part() -> None:
+    """Write one whole part again (问题 redrafts the three model parts), saved as a new version."""
+    with st.form("rewrite_part"):
+        c1, c2 = st.columns([1, 3])
+        kind = c1.selectbox("部分", list(PARTS_TO_REWRITE), format_func=PARTS_TO_REWRITE.get, key="rewrite_kind")
+        instruction = c2.text_input("修改要求（可不填）", placeholder="如：措施要有具体次数和完成标志",
+                                    key="rewrite_instruction")
+        if st.form_submit_button("重写这一部分") and kind:
+            with st.spinner(f"正在重写“{PARTS_TO_REWRITE[kind]}”…"):
+                new = regenerate_part(S["draft_obj"], kind, S["draft_facts"], common.get_model(), instruction,
+                                      kb=common.kb_or_none())
+            save_new_version(new, f"重写{PARTS_TO_REWRITE[kind]}" + (f"：{instruction}" if instruction else ""))
+
+
 # ------------------------------------------------------------------------------ display
 
 def version_picker() -> None:
@@ -277,6 +298,8 @@ def workspace() -> None:
     instruction = st.chat_input("输入修改意见，例如：第二个问题再具体一些", key="draft_chat")
     with st.expander("逐条重写"), common.user_errors():
         revise_one()
+    with st.expander("重写整个部分"), common.user_errors():
+        rewrite_part()
     if instruction:
         with common.user_errors():
             revise_by_chat(instruction)
