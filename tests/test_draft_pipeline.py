@@ -383,3 +383,29 @@ def test_regenerate_one_part_leaves_the_others_and_the_original(facts):
     with pytest.raises(LLMError):
         regenerate_part(draft, "causes", facts, failing)
     assert to_markdown(draft) == before
+
+
+def test_read_ahead_sends_exactly_the_first_prompt_of_the_draft(facts):
+    """The prompt read ahead (while the user looks over the facts) is the draft's first call, token
+    for token, so the draft's first call finds it in the model's cache."""
+    from rag.draft.pipeline import DraftInterrupted, read_ahead
+    from rag.llm import ChatLlamaCpp
+
+    seen: list = []
+
+    class Recorder(ChatLlamaCpp):
+        def _generate(self, messages, stop=None, run_manager=None, **kwargs):
+            seen.append((messages, kwargs))
+            if len(seen) > 1:
+                raise LLMError("停在第一次调用", "测试")
+            return FakeChatModel()._generate(messages)
+
+    model = Recorder(model_path="/nonexistent.gguf")
+    assert read_ahead(facts, model) is True
+    assert seen[0][1] == {"max_tokens": 1}
+    with pytest.raises(DraftInterrupted):
+        draft_from_facts(facts, model)
+    assert len(seen) == 2
+    assert [m.content for m in seen[1][0]] == [m.content for m in seen[0][0]]
+    assert "单位：" in seen[0][0][-1].content  # the facts, not only the shared instructions
+    assert read_ahead(facts, FakeChatModel(strict=True)) is False  # nothing to gain, no call

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import HumanMessage, SystemMessage
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from pydantic import BaseModel
 
 from rag.critic.checks import TOKEN, token_known
@@ -41,7 +41,7 @@ from rag.draft.schemas import (
 )
 from rag.errors import InputError, LLMError
 from rag.frames import Aspect, Frame, get_frame, select_frame
-from rag.llm import CallStats, ChatLlamaCpp, structured_call
+from rag.llm import CallStats, ChatLlamaCpp, as_messages, structured_call, with_json_instruction
 
 DIMENSIONS = ["理想信念", "宗旨意识", "党性修养", "政绩观", "纪律规矩意识", "担当精神"]
 GAP = "【请补充：{what}】"
@@ -272,12 +272,8 @@ def write_aspect(run: Run, aspect: Aspect, facts: list[Fact], n0: int, feedback:
         return [DraftItem(id=f"P{n0}", aspect=aspect.name, gap=True,
                           text=GAP.format(what=f"{aspect.name}方面的具体事例（时间、事件、数字{who}）"))]
     n = min(2, len(facts))
-    slots = call_slots(
-        run, "problems", ProblemSlots, unit=run.facts.unit, role=_role(run.facts), year=run.facts.year,
-        aspect=aspect.name, facts=_facts_view(facts), requirements=requirements(run, aspect),
-        feedback=feedback, instruction=instruction, max_items=n, dimensions=DIMENSIONS,
-        with_summary=not run.small, json_schema=problem_schema(n, with_summary=not run.small),
-    )
+    slots = call_slots(run, "problems", ProblemSlots, json_schema=problem_schema(n, with_summary=not run.small),
+                       **_aspect_variables(run, aspect, facts, feedback, instruction))
     by_id = {f.id: f for f in facts}
     items: list[DraftItem] = []
     for s in slots.items or []:
@@ -290,6 +286,15 @@ def write_aspect(run: Run, aspect: Aspect, facts: list[Fact], n0: int, feedback:
         run.extras[item.id] = s
     return items or [DraftItem(id=f"P{n0}", aspect=aspect.name, gap=True,
                                text=GAP.format(what=f"{aspect.name}方面的具体问题"))]
+
+
+def _aspect_variables(run: Run, aspect: Aspect, facts: list[Fact], feedback: str | None = None,
+                      instruction: str | None = None) -> dict[str, Any]:
+    """The problem prompt's variables for one aspect (retrieving its requirements)."""
+    return dict(unit=run.facts.unit, role=_role(run.facts), year=run.facts.year, aspect=aspect.name,
+                facts=_facts_view(facts), requirements=requirements(run, aspect), feedback=feedback,
+                instruction=instruction, max_items=min(2, len(facts)), dimensions=DIMENSIONS,
+                with_summary=not run.small)
 
 
 def problem_schema(n: int, with_summary: bool = True) -> dict[str, Any]:
@@ -635,6 +640,41 @@ def warm_up(model: BaseChatModel, meeting_type: str = "班子") -> bool:
     msgs = [SystemMessage(content=prompting.render("system", meeting_type=meeting_type)),
             HumanMessage(content=prompting.render("problems_task", meeting_type=meeting_type, dimensions=DIMENSIONS,
                                                   with_summary=False))]
+    with llm_errors():
+        model.invoke(msgs, max_tokens=1)
+    return True
+
+
+def first_messages(facts: UnitFacts, model: BaseChatModel, kb: Any = None) -> list[BaseMessage] | None:
+    """The messages of the first model call :func:`draft_from_facts` will make for ``facts`` (the
+    first aspect with facts), as sent to ``model``; None when the draft would start without a call."""
+    frame = resolve_frame(facts)
+    run = Run(facts=facts, frame=frame, model=model, kb=kb, known="")
+    by_aspect, _ = plan(facts, frame)
+    aspect = next((a for a in frame.aspects if by_aspect[a.name]), None)
+    if aspect is None:
+        return None
+    msgs = prompting.messages("problems", meeting_type=facts.meeting_type,
+                              **_aspect_variables(run, aspect, by_aspect[aspect.name]))
+    schema = problem_schema(min(2, len(by_aspect[aspect.name])), with_summary=not run.small)
+    return with_json_instruction(as_messages(msgs), schema, brief=isinstance(model, ChatLlamaCpp))
+
+
+def read_ahead(facts: UnitFacts, model: BaseChatModel, kb: Any = None) -> bool:
+    """Have the embedded model read this draft's first prompt (system, instructions, the first
+    aspect's facts) before the user starts the draft, e.g. while they look over the facts.
+
+    Like :func:`warm_up` one level further: llama.cpp keeps the evaluated prompt, so the draft's
+    first call then only has to start writing (the facts cost ~5 s of prompt reading on 2 cores).
+    The work is never wasted: a draft started meanwhile waits for the model and reuses it. Other
+    models gain nothing: False, no call."""
+    from rag.llm import llm_errors
+
+    if not isinstance(model, ChatLlamaCpp):
+        return False
+    msgs = first_messages(facts, model, kb)
+    if msgs is None:
+        return False
     with llm_errors():
         model.invoke(msgs, max_tokens=1)
     return True

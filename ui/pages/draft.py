@@ -119,6 +119,7 @@ def facts_input() -> UnitFacts | None:
     with st.expander("事实材料格式说明"):
         st.text(FACTS_SCHEMA_DOC)
     if facts is not None:
+        common.read_ahead_in_background(facts)
         st.caption(common.facts_summary(facts))
         with st.expander(f"查看事实（{len(facts.facts)} 条）"):
             st.dataframe(common.facts_table(facts), hide_index=True, width="stretch")
