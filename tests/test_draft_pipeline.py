@@ -171,7 +171,7 @@ def test_problem_renders_the_cited_fact_without_copies(facts):
     # the summary and the reflection only copied the fact: the item is the fact in the user's words;
     # the second item rests on the same fact and is dropped
     assert [it.text for it in items] == [facts.facts[0].text]
-    assert items[0].fact_ids == ["F1"] and items[0].summary == "乡镇综合文化站反映"
+    assert items[0].fact_ids == ["F1"] and items[0].summary == "观众不足30人"  # its clause saying what went wrong
 
 
 def test_problem_keeps_its_own_summary_and_reflection(facts):
@@ -302,7 +302,8 @@ def test_one_call_per_aspect_when_problems_come_with_causes_and_measures(facts):
     causes, measures = draft.part("causes").items, draft.part("measures").items
     # both causes have the same dimension: one cause, both texts, both problems
     assert len(causes) == 1 and causes[0].problem_ids == ["P3", "P5"]
-    assert causes[0].text == "从宗旨意识上看，把完成演出场次看得比群众满意更重；对管党治党责任认识不深，觉得下属公司的事有人管。"
+    assert causes[0].text == ("从宗旨意识上看，对群众文化需求回应不精准、对下属公司监督缺位等问题，"
+                              "说明把完成演出场次看得比群众满意更重；对管党治党责任认识不深，觉得下属公司的事有人管。")
     assert [m.problem_ids for m in measures] == [["P3"], ["P5"]]
     assert measures[0].text.startswith("由") and "调整送戏下乡排期，事先征求乡镇意见，每季度征求意见1次" in measures[0].text
     assert measures[1].to_confirm[1] == "分管班子成员牵头、相关科室具体落实"  # F2 is a 巡察反馈
@@ -409,3 +410,47 @@ def test_read_ahead_sends_exactly_the_first_prompt_of_the_draft(facts):
     assert [m.content for m in seen[1][0]] == [m.content for m in seen[0][0]]
     assert "单位：" in seen[0][0][-1].content  # the facts, not only the shared instructions
     assert read_ahead(facts, FakeChatModel(strict=True)) is False  # nothing to gain, no call
+
+
+@pytest.mark.parametrize("text, name", [
+    ("2025年局党组理论学习中心组集中学习12次，其中专题研讨2次；有3次研讨以领读文件为主，班子成员发言没有结合分管工作提出具体举措。",
+     "班子成员发言没有结合分管工作提出具体举措"),
+    ("县热线转来涉农诉求23件，平均办结用时15天，超过规定的10个工作日。", "平均办结用时15天超过规定的10个工作日"),
+    ("家长代表反映，课后服务收费调整3次，均没有提前公示，咨询电话长期无人接听。", "咨询电话长期无人接听"),
+    ("2023年教师培训计划覆盖1860名教师，年底完成1125人次【待核实】。", "2023年教师培训计划覆盖1860名教师"),
+])
+def test_handle_names_a_problem_by_the_clause_that_says_what_went_wrong(text, name):
+    from rag.draft.pipeline import handle
+
+    assert handle(text) == name
+
+
+@pytest.mark.parametrize("text, ok", [
+    ("把完成演出场次看得比群众满意更重", True), ("对管党治党责任认识不深", True), ("宗旨意识淡了", True),
+    ("系统招标未按计划完成", False), ("我作为分管办公室、财务股的党组成员", False), ("", False),
+])
+def test_a_cause_must_speak_of_thought_or_party_spirit(text, ok):
+    from rag.draft.pipeline import is_reason
+
+    assert is_reason(text) is ok
+
+
+def test_causes_name_the_problems_they_explain_and_work_records_are_not_causes(facts):
+    """A stored cause that only describes work or a post is dropped; with too few causes left the
+    causes step is asked once, and each cause then names its problems in the text."""
+    c1 = {"items": [{**FULL1["items"][0], "cause": "送戏下乡排期未按计划完成"}]}
+    c2 = {"items": [{**FULL2["items"][0], "cause": "我作为分管文旅公司的班子成员"}]}
+    model = FakeChatModel(strict=True).queue(c1, c2, CAUSES)
+    draft = draft_from_facts(facts, model, max_rounds=0)
+    assert len(model.history) == 3 and "查摆的问题" in model.history[2][-1].content
+    causes = draft.part("causes").items
+    assert all("未按计划完成" not in c.text and "我作为" not in c.text for c in causes)
+    assert causes[0].text.startswith("从宗旨意识上看，对群众文化需求回应不精准的问题，")
+
+
+def test_a_result_claimed_as_already_achieved_is_not_kept():
+    from rag.draft.pipeline import _result_of
+
+    assert _result_of("取得了显著成效，全年开展廉政提醒谈话3轮", "加强党风廉政建设") == "全年开展廉政提醒谈话3轮"
+    assert _result_of("我已对报销标准进行了全面检查", "统一报销审核标准") == "建立整改台账、逐项销号"
+    assert _result_of("通过加快工作进度，按期完成整治", "加快整治进度") == "按期完成整治，建立整改台账、逐项销号"

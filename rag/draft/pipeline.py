@@ -250,11 +250,11 @@ def similarity(a: str, b: str) -> float:
 def _problem_body(summary: str, facts: list[Fact], reflection: str) -> tuple[str, str]:
     """(一是 body, one-line summary): the model's summary, the cited facts in the user's words, the
     model's reflection. A summary or reflection that only copies the facts is left out (the summary
-    then falls back to the facts' first clause, for causes and measures to refer to)."""
+    then falls back to the facts' :func:`handle`, for causes and measures to refer to)."""
     instance = "。".join(_clean_sentence(f.text) for f in facts)
     summary = _summary(summary, instance)
     body = "。".join(p for p in (summary, instance, _reflection(reflection, instance)) if p) + "。"
-    return body, summary or re.split(r"[，。：；]", instance)[0]
+    return body, summary or handle(instance)
 
 
 def _summary(raw: str, instance: str) -> str:
@@ -323,7 +323,53 @@ def _role(facts: UnitFacts) -> str:
 
 
 def _real_problems(problems: list[DraftItem]) -> list[dict]:
-    return [{"id": p.id, "summary": p.summary or p.text.split("。")[0]} for p in problems if not p.gap]
+    return [{"id": p.id, "summary": p.summary or handle(p.text)} for p in problems if not p.gap]
+
+
+PROBLEM_MARK = re.compile(r"没有|没|未|无|不|少|晚|迟|滞后|缺|超过|超标|推迟|搁置|只|才|重复|推诿|互相推|流于|为主|倒数|偏|慢|难|漏")
+DANGLING = re.compile(r"^(?:超过|低于|高于|比|均|都|也|仅|且)")
+LEADING = re.compile(r"^(?:其中|但|而|且|并且|同时|还|另外|此外)")
+
+
+def _han(text: str) -> int:
+    return len(re.sub(r"[^\u4e00-\u9fff]", "", text))
+
+
+def handle(text: str, limit: int = 26) -> str:
+    """A short name for a problem, to say which problems a cause explains: the clause of its text
+    that says what went wrong (a later, short one that does not hang on the clause before it),
+    else its first clause. Taken from the text, so it adds no new fact."""
+    text = re.sub(r"【[^】]*】", "", text)
+    clauses = [LEADING.sub("", c.strip()) for c in re.split(r"[，,；;。：:！？!?]", text)]
+    best, best_score = "", None
+    for i, clause in enumerate(clauses):
+        if _han(clause) < 5 or not PROBLEM_MARK.search(clause):
+            continue
+        score = (not DANGLING.match(clause), len(clause) <= limit, i)
+        if best_score is None or score > best_score:
+            best, best_score = (clause if score[0] or i == 0 else clauses[i - 1] + clause), score
+    return best or next((c for c in clauses if _han(c) >= 4), text.strip()[:limit])
+
+
+THOUGHT = re.compile("|".join([*DIMENSIONS, r"意识", r"认识", r"思想", r"观念", r"看得", r"看成", r"当成", r"当作",
+                               r"重视", r"放松", r"淡化", r"淡了", r"满足于", r"敬畏", r"担当", r"责任感", r"责任心",
+                               r"自觉", r"心态", r"宗旨", r"党性", r"信念", r"初心", r"政绩", r"站位", r"群众观",
+                               r"本领", r"作风", r"怕", r"求稳", r"省事"]))
+
+
+def is_reason(text: str) -> bool:
+    """Does ``text`` say something about thought or Party spirit (a cause), rather than retell what
+    happened or describe a post (“我作为分管办公室的党组成员”)?"""
+    return _han(text) >= 6 and bool(THOUGHT.search(text))
+
+
+def cause_text(dimension: str, reason: str, handles: list[str]) -> str:
+    """“从党性修养上看，A、B等问题，说明……。” — the cause names the problems it explains (as
+    reviewers ask: 原因要与问题对应), then the model's reason."""
+    names = "、".join(handles[:3])
+    what = f"{names}等问题，" if len(handles) > 1 else f"{names}的问题，" if names else ""
+    link = "" if re.match(r"^(?:根子|说明|反映|归根|是因为|在于|主要是)", reason) else "说明"
+    return f"从{dimension}上看，{what}{link}{reason}。"
 
 
 def write_causes(run: Run, problems: list[DraftItem], feedback: str | None = None,
@@ -333,19 +379,44 @@ def write_causes(run: Run, problems: list[DraftItem], feedback: str | None = Non
     listed = _real_problems(problems)
     if not listed:
         return [DraftItem(id="C1", gap=True, text=GAP.format(what="结合上述问题，从思想根源上剖析原因"))]
-    merged = [] if feedback or instruction else _stored_causes(run, problems, listed)
-    if not merged:
+    merged = [] if feedback or instruction else _stored_causes(run, listed)
+    if len(merged) < _causes_wanted(listed):
         answer = call_slots(run, "causes", CauseSlots, unit=run.facts.unit, year=run.facts.year, problems=listed,
                             dimensions=DIMENSIONS, feedback=feedback, instruction=instruction,
                             max_items=min(4, max(2, len(listed))), items=min(4, max(2, len(listed))))
         facts = _all_facts(run)
-        merged = merge_causes([s.model_copy(update={"text": own_words(s.text, facts) or s.text}) for s in answer.items],
-                              {p["id"] for p in listed})
-    items = []
-    for i, (dim, text, ids) in enumerate(merged, start=1):
-        lead = "" if text.startswith(dim) else f"从{dim}上看，"
-        items.append(guard(run, DraftItem(id=f"C{i}", text=f"{lead}{text}。", problem_ids=ids)))
-    return items
+        asked = merge_causes([s.model_copy(update={"text": own_words(s.text, facts)}) for s in answer.items
+                              if is_reason(own_words(s.text, facts))], {p["id"] for p in listed})
+        merged = asked if len(asked) > len(merged) else merged
+    if not merged:
+        return [DraftItem(id="C1", gap=True, text=GAP.format(what="结合上述问题，从思想根源上剖析原因"))]
+    merged = _adopt_orphans(run, merged, listed)
+    names = {p["id"]: p["summary"] for p in listed}
+    return [guard(run, DraftItem(id=f"C{i}", text=cause_text(dim, text, [names[x] for x in ids if x in names]),
+                                 problem_ids=ids))
+            for i, (dim, text, ids) in enumerate(merged, start=1)]
+
+
+def _causes_wanted(listed: list[dict]) -> int:
+    """How many distinct causes a draft with these problems should have (1 for 1–2 problems, up to 3)."""
+    return min(3, max(1, (len(listed) + 1) // 2))
+
+
+def _adopt_orphans(run: Run, merged: list[tuple[str, str, list[str]]],
+                   listed: list[dict]) -> list[tuple[str, str, list[str]]]:
+    """Every problem explained by some cause: one no cause names joins the cause of its own root
+    dimension (when the model gave one), else the first cause."""
+    out = [(d, t, list(ids)) for d, t, ids in merged]
+    named = {x for _, _, ids in out for x in ids}
+    for p in listed:
+        if p["id"] in named:
+            continue
+        slot = run.extras.get(p["id"])
+        root = slot.root if slot is not None else ""
+        k = next((i for i, (d, _, _) in enumerate(out) if d == root), 0)
+        out[k][2].append(p["id"])
+    order = [p["id"] for p in listed]
+    return [(d, t, sorted(ids, key=lambda x: order.index(x) if x in order else len(order))) for d, t, ids in out]
 
 
 COPIED = 0.6  # share of a sentence's bigrams found in the facts above which it only repeats them
@@ -381,30 +452,22 @@ def own_words(text: str, facts: str) -> str:
     return out if len(re.sub(r"[^\u4e00-\u9fff]", "", out)) >= 6 else ""
 
 
-def _stored_causes(run: Run, problems: list[DraftItem], listed: list[dict]) -> list[tuple[str, str, list[str]]]:
+def _stored_causes(run: Run, listed: list[dict]) -> list[tuple[str, str, list[str]]]:
     """Causes from the root causes written with each problem, grouped by dimension (no model call).
 
-    Clauses that only repeat facts are cut (:func:`own_words`); a cause left with nothing is dropped, and its problem joins the cause of the
-    same dimension, else the first one. Empty when no problem came with a usable cause (or one
-    came without any: then the causes step is asked, as for models that do not fill them).
-    """
-    slots, orphans = [], []
+    Clauses that only repeat facts are cut (:func:`own_words`), and what is left must speak of thought
+    or Party spirit (:func:`is_reason`); the problems whose cause is dropped are later given to a kept
+    one. Empty when a problem came without any cause (a model that does not fill them)."""
+    slots = []
     all_facts = _all_facts(run)
     for p in listed:
         x = run.extras.get(p["id"])
         if x is None or not x.cause.strip():
             return []
         text = own_words(x.cause, all_facts)
-        if not text:
-            orphans.append((p["id"], x.root))
-        else:
+        if is_reason(text):
             slots.append(CauseSlot(problem_ids=[p["id"]], dimension=x.root, text=text))
-    merged = merge_causes(slots, {p["id"] for p in listed}, per_dimension=2)
-    for pid, dim in orphans if merged else []:
-        k = next((i for i, (d, _, _) in enumerate(merged) if d == dim), 0)
-        d, t, ids = merged[k]
-        merged[k] = (d, t, [*ids, pid])
-    return merged
+    return merge_causes(slots, {p["id"] for p in listed}, per_dimension=2)
 
 
 def merge_causes(slots: list[CauseSlot], valid: set[str], per_dimension: int = 1) -> list[tuple[str, str, list[str]]]:
@@ -568,15 +631,22 @@ def _categories(problems: list[DraftItem], ids: list[str], facts: UnitFacts) -> 
     return [by_id[fid] for p in problems if p.id in ids for fid in p.fact_ids if fid in by_id]
 
 
+# A result clause that reports an outcome as already reached (“取得了显著成效”“我已对…进行了全面检查”) or
+# only restates the means (“通过加强…”): a measure is a commitment, its result a target to check later.
+CLAIMED = re.compile(r"^通过|取得了|得到了|有了|已经|^我?已|进行了|实现了|提高了|提升了|增强了|减少了|加强了|显著|"
+                     r"明显|良好|有效管理|需要进一步")
+
+
 def _result_of(raw: str, action: str, facts: str = "") -> str:
-    """The checkable result without clauses the action already says or that only repeat the problem's
-    facts (a result is what will be achieved, not what went wrong); a ledger when nothing checkable is left."""
+    """The checkable result without clauses the action already says, that only repeat the problem's
+    facts (a result is what will be achieved, not what went wrong) or that claim it is already
+    achieved (:data:`CLAIMED`); a ledger when nothing checkable is left."""
     seen = _clean_sentence(action)
     clauses: list[str] = []
     for clause in re.split(r"[，,；;]", _clean_sentence(raw)):
         clause = clause.strip()
         copied = facts and len(clause) >= 6 and contained(clause, facts) >= COPIED
-        if clause and clause not in seen and clause not in clauses and not copied:
+        if clause and clause not in seen and clause not in clauses and not copied and not CLAIMED.search(clause):
             clauses.append(clause)
     result = "，".join(clauses)
     if not RESULT_WORDS.search(result):
