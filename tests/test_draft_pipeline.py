@@ -454,3 +454,12 @@ def test_a_result_claimed_as_already_achieved_is_not_kept():
     assert _result_of("取得了显著成效，全年开展廉政提醒谈话3轮", "加强党风廉政建设") == "全年开展廉政提醒谈话3轮"
     assert _result_of("我已对报销标准进行了全面检查", "统一报销审核标准") == "建立整改台账、逐项销号"
     assert _result_of("通过加快工作进度，按期完成整治", "加快整治进度") == "按期完成整治，建立整改台账、逐项销号"
+
+
+def test_a_reason_that_retells_a_fact_is_kept_whole_when_nothing_else_is_left():
+    from rag.draft.pipeline import reason_of
+
+    facts = "2025年局党组6月才研究制定落实方案，比要求时限晚1个多月"
+    assert reason_of("局党组6月才研究制定落实方案，把完成任务看得比群众满意更重", facts) == "把完成任务看得比群众满意更重"
+    assert reason_of("局党组6月才研究制定落实方案说明认识不足", facts) == "局党组6月才研究制定落实方案说明认识不足"
+    assert reason_of("局党组6月才研究制定落实方案", facts) == ""  # only the fact: not a cause

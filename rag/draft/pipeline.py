@@ -363,6 +363,17 @@ def is_reason(text: str) -> bool:
     return _han(text) >= 6 and bool(THOUGHT.search(text))
 
 
+def reason_of(raw: str, facts: str) -> str:
+    """The reason a model wrote for a cause: its own words (:func:`own_words`) when they speak of
+    thought or Party spirit, else the whole sentence when it does (a retold fact followed by a real
+    reason beats a gap), else empty: not a cause."""
+    mine = own_words(raw, facts)
+    if is_reason(mine):
+        return mine
+    whole = _clean_sentence(raw)
+    return whole if is_reason(whole) and contained(whole, facts) < 0.9 else ""
+
+
 def cause_text(dimension: str, reason: str, handles: list[str]) -> str:
     """“从党性修养上看，A、B等问题，说明……。” — the cause names the problems it explains (as
     reviewers ask: 原因要与问题对应), then the model's reason."""
@@ -385,8 +396,8 @@ def write_causes(run: Run, problems: list[DraftItem], feedback: str | None = Non
                             dimensions=DIMENSIONS, feedback=feedback, instruction=instruction,
                             max_items=min(4, max(2, len(listed))), items=min(4, max(2, len(listed))))
         facts = _all_facts(run)
-        asked = merge_causes([s.model_copy(update={"text": own_words(s.text, facts)}) for s in answer.items
-                              if is_reason(own_words(s.text, facts))], {p["id"] for p in listed})
+        asked = merge_causes([s.model_copy(update={"text": reason_of(s.text, facts)}) for s in answer.items
+                              if reason_of(s.text, facts)], {p["id"] for p in listed})
         merged = asked if len(asked) > len(merged) else merged
     if not merged:
         return [DraftItem(id="C1", gap=True, text=GAP.format(what="结合上述问题，从思想根源上剖析原因"))]
@@ -464,8 +475,8 @@ def _stored_causes(run: Run, listed: list[dict]) -> list[tuple[str, str, list[st
         x = run.extras.get(p["id"])
         if x is None or not x.cause.strip():
             return []
-        text = own_words(x.cause, all_facts)
-        if is_reason(text):
+        text = reason_of(x.cause, all_facts)
+        if text:
             slots.append(CauseSlot(problem_ids=[p["id"]], dimension=x.root, text=text))
     return merge_causes(slots, {p["id"] for p in listed}, per_dimension=2)
 
