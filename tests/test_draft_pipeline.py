@@ -463,3 +463,19 @@ def test_a_reason_that_retells_a_fact_is_kept_whole_when_nothing_else_is_left():
     assert reason_of("局党组6月才研究制定落实方案，把完成任务看得比群众满意更重", facts) == "把完成任务看得比群众满意更重"
     assert reason_of("局党组6月才研究制定落实方案说明认识不足", facts) == "局党组6月才研究制定落实方案说明认识不足"
     assert reason_of("局党组6月才研究制定落实方案", facts) == ""  # only the fact: not a cause
+
+
+def test_a_cause_the_model_could_not_give_keeps_its_dimension_and_problems_and_asks_the_user(facts):
+    """The small model often writes consequences (“导致工作推进不及时”) where the cause should be: the
+    dimension and problems it chose are kept, the reason becomes a gap marker, nothing is made up."""
+    c1 = {"items": [{**FULL1["items"][0], "cause": "送戏下乡排期未按计划完成"}]}
+    c2 = {"items": [{**FULL2["items"][0], "cause": "导致工作推进不及时"}]}
+    consequences = {"items": [{"problem_ids": ["P3"], "dimension": "宗旨意识", "text": "导致群众不满意"},
+                              {"problem_ids": ["P5"], "dimension": "纪律规矩意识", "text": "导致监督不到位"}]}
+    model = FakeChatModel(strict=True).queue(c1, c2, consequences)
+    draft = draft_from_facts(facts, model, max_rounds=0)
+    causes = draft.part("causes").items
+    assert len(model.history) == 3
+    assert len(causes) == 1 and causes[0].gap and causes[0].problem_ids == ["P3", "P5"]
+    assert causes[0].text.startswith("从宗旨意识上看，对群众文化需求回应不精准、对下属公司监督缺位等问题，说明【请补充：")
+    assert "导致" not in causes[0].text

@@ -399,13 +399,39 @@ def write_causes(run: Run, problems: list[DraftItem], feedback: str | None = Non
         asked = merge_causes([s.model_copy(update={"text": reason_of(s.text, facts)}) for s in answer.items
                               if reason_of(s.text, facts)], {p["id"] for p in listed})
         merged = asked if len(asked) > len(merged) else merged
+        merged += _reason_gaps(answer.items, merged, {p["id"] for p in listed}, _causes_wanted(listed) - len(merged))
     if not merged:
         return [DraftItem(id="C1", gap=True, text=GAP.format(what="结合上述问题，从思想根源上剖析原因"))]
     merged = _adopt_orphans(run, merged, listed)
     names = {p["id"]: p["summary"] for p in listed}
     return [guard(run, DraftItem(id=f"C{i}", text=cause_text(dim, text, [names[x] for x in ids if x in names]),
-                                 problem_ids=ids))
+                                 problem_ids=ids, gap=text == REASON_GAP))
             for i, (dim, text, ids) in enumerate(merged, start=1)]
+
+
+REASON_GAP = GAP.format(what="这些问题在思想上的根子，如把什么看得比什么更重、哪种意识淡了")
+
+
+def _reason_gaps(slots: list[CauseSlot], merged: list[tuple[str, str, list[str]]], valid: set[str],
+                 room: int) -> list[tuple[str, str, list[str]]]:
+    """Causes whose reason the model did not give (it wrote a consequence or a work record): the
+    dimension and the problems it chose are kept, the reason is left as a gap for the user, up to
+    ``room`` of them, one per dimension not yet covered."""
+    out: list[tuple[str, str, list[str]]] = []
+    taken = {d for d, _, _ in merged}
+    for slot in slots:
+        dim = slot.dimension if slot.dimension in DIMENSIONS else ""
+        ids = [x for x in slot.problem_ids if x in valid]
+        if len(out) >= room or not dim or not ids:
+            continue
+        if dim in taken:
+            k = next(i for i, (d, _, _) in enumerate(out) if d == dim) if any(d == dim for d, _, _ in out) else None
+            if k is not None:
+                out[k][2].extend(x for x in ids if x not in out[k][2])
+            continue
+        taken.add(dim)
+        out.append((dim, REASON_GAP, list(ids)))
+    return out
 
 
 def _causes_wanted(listed: list[dict]) -> int:
