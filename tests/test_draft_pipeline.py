@@ -479,3 +479,13 @@ def test_a_cause_the_model_could_not_give_keeps_its_dimension_and_problems_and_a
     assert len(causes) == 1 and causes[0].gap and causes[0].problem_ids == ["P3", "P5"]
     assert causes[0].text.startswith("从宗旨意识上看，对群众文化需求回应不精准、对下属公司监督缺位等问题，说明【请补充：")
     assert "导致" not in causes[0].text
+
+
+def test_problems_do_not_name_the_colleagues_in_the_facts():
+    from rag.draft.facts import Fact
+    from rag.draft.pipeline import _problem_body
+
+    fact = Fact(id="F1", category="征求意见", text="办公室主任林晓雯在谈心谈话中指出，我对年轻干部批评多、帮带少。",
+                source="谈心谈话", people=["林晓雯"])
+    body, _ = _problem_body("", [fact], "")
+    assert "林晓雯" not in body and body.startswith("办公室主任在谈心谈话中指出，我对年轻干部批评多、帮带少")

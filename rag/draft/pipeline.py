@@ -251,10 +251,19 @@ def _problem_body(summary: str, facts: list[Fact], reflection: str) -> tuple[str
     """(一是 body, one-line summary): the model's summary, the cited facts in the user's words, the
     model's reflection. A summary or reflection that only copies the facts is left out (the summary
     then falls back to the facts' :func:`handle`, for causes and measures to refer to)."""
-    instance = "。".join(_clean_sentence(f.text) for f in facts)
+    instance = "。".join(_clean_sentence(unnamed(f)) for f in facts)
     summary = _summary(summary, instance)
     body = "。".join(p for p in (summary, instance, _reflection(reflection, instance)) if p) + "。"
     return body, summary or handle(instance)
+
+
+def unnamed(fact: Fact) -> str:
+    """The fact's text without the other people it names (its ``people``): a material speaks of
+    “办公室主任”“老党员”, not of the colleague by name (their title, when given, stays)."""
+    text = fact.text
+    for name in sorted(fact.people, key=len, reverse=True):
+        text = text.replace(name, "")
+    return text
 
 
 def _summary(raw: str, instance: str) -> str:
