@@ -15,7 +15,7 @@ import pytest
 import rag.config
 from rag.config import Settings
 from rag.draft.facts import load_facts
-from rag.draft.pipeline import draft_from_facts
+from rag.draft.pipeline import draft_from_facts, is_reason
 from rag.draft.quality import critic_errors, unsupported_tokens
 from rag.draft.render import to_markdown
 from rag.llm import ensure_gguf, get_chat_model
@@ -45,7 +45,10 @@ def test_mini_draft_on_the_embedded_model(model):
     assert len({it.aspect for it in draft.part("problems").items}) == 5
     real = [it for it in draft.part("problems").items if not it.gap]
     assert len(real) >= 2 and all(it.fact_ids for it in real)  # both facts-backed aspects were written
-    assert all(not it.gap for it in draft.part("causes").items)
+    causes = draft.part("causes").items
+    # each cause explains named problems and gives a thought/Party-spirit reason, or leaves the reason as a gap
+    assert causes and all(it.problem_ids for it in causes)
+    assert all(it.gap or is_reason(it.text) for it in causes), [it.text for it in causes]
     assert all(it.problem_ids for it in draft.part("measures").items)
     # grounding, recomputed on the final text
     assert unsupported_tokens(draft, facts) == []
