@@ -145,9 +145,11 @@ def generate(facts: UnitFacts) -> None:
     """Draft from facts, streaming status lines and model tokens; the result is saved as version 1."""
     tokens: list[str] = []
     shown = {"at": 0.0}
-    with st.status("正在起草…", expanded=True) as status:
-        live = st.empty()
-        page = st.empty()  # the draft as written so far, part by part
+    status = st.status("正在起草…", expanded=False)
+    # outside the status box, which Streamlit shows collapsed while it runs: the draft must be in view
+    live = st.empty()
+    page = st.empty()  # the draft as written so far, part by part
+    with status:
 
         def on_event(kind: str, payload) -> None:
             if kind == "status":
