@@ -130,16 +130,43 @@ def get_model() -> BaseChatModel:
     if settings.llm == "fake":
         model: BaseChatModel = _fake_model()
     else:
-        key = _model_key(settings)
-        with _MODELS_LOCK:
-            if key not in _MODELS:
-                _MODELS[key] = get_chat_model(settings)
-            model = _MODELS[key]
+        model = _shared_model(settings)
     st.session_state[MODEL_KEY] = model
     return model
 
 
-_WARMED: set[tuple] = set()
+def _shared_model(settings: Settings) -> BaseChatModel:
+    """The process-wide model for these settings, built on first use."""
+    key = _model_key(settings)
+    with _MODELS_LOCK:
+        if key not in _MODELS:
+            _MODELS[key] = get_chat_model(settings)
+        return _MODELS[key]
+
+
+_STARTED: set[str] = set()
+
+
+def _first_time(key: str) -> bool:
+    """True the first time ``key`` is seen in this process (a background job then starts for it)."""
+    with _MODELS_LOCK:
+        if key in _STARTED:
+            return False
+        _STARTED.add(key)
+        return True
+
+
+def _in_background(name: str, job) -> None:
+    """Run ``job()`` in a daemon thread; its failure is only logged (these are head starts: the draft
+    itself reports errors)."""
+
+    def work() -> None:
+        try:
+            job()
+        except Exception:  # noqa: BLE001 - see above
+            log.warning("background job %s failed", name, exc_info=True)
+
+    threading.Thread(target=work, name=f"zhaojing-{name}", daemon=True).start()
 
 
 def warm_model_in_background() -> None:
@@ -147,30 +174,15 @@ def warm_model_in_background() -> None:
     background thread at app start: the first draft then starts writing within seconds. Other
     backends gain nothing and are left alone; failures are only logged (the draft page reports them)."""
     settings = effective_settings()
-    if settings.llm != "embedded":
+    if settings.llm != "embedded" or not _first_time(f"warm-up {_model_key(settings)!r}"):
         return
-    key = _model_key(settings)
-    with _MODELS_LOCK:
-        if key in _WARMED:
-            return
-        _WARMED.add(key)
 
-    def work() -> None:
+    def job() -> None:
         from rag.draft.pipeline import warm_up
 
-        try:
-            with _MODELS_LOCK:
-                if key not in _MODELS:
-                    _MODELS[key] = get_chat_model(settings)
-                model = _MODELS[key]
-            warm_up(model)
-        except Exception:  # noqa: BLE001 - a missing model is reported when the user drafts
-            log.warning("warm-up of the embedded model failed", exc_info=True)
+        warm_up(_shared_model(settings))
 
-    threading.Thread(target=work, name="zhaojing-warm-up", daemon=True).start()
-
-
-_READ_AHEAD: set[str] = set()
+    _in_background("warm-up", job)
 
 
 def read_ahead_in_background(facts) -> None:
@@ -181,21 +193,16 @@ def read_ahead_in_background(facts) -> None:
     if settings.llm != "embedded" or MODEL_KEY in st.session_state and not _is_shared(st.session_state[MODEL_KEY]):
         return
     digest = hashlib.sha256((repr(_model_key(settings)) + facts.model_dump_json()).encode()).hexdigest()
-    with _MODELS_LOCK:
-        if digest in _READ_AHEAD:
-            return
-        _READ_AHEAD.add(digest)
+    if not _first_time(f"read-ahead {digest}"):
+        return
     model, kb = get_model(), kb_or_none()
 
-    def work() -> None:
+    def job() -> None:
         from rag.draft.pipeline import read_ahead
 
-        try:
-            read_ahead(facts, model, kb)
-        except Exception:  # noqa: BLE001 - only a head start; the draft itself reports errors
-            log.warning("reading ahead the first drafting prompt failed", exc_info=True)
+        read_ahead(facts, model, kb)
 
-    threading.Thread(target=work, name="zhaojing-read-ahead", daemon=True).start()
+    _in_background("read-ahead", job)
 
 
 def _is_shared(model: BaseChatModel) -> bool:

@@ -41,7 +41,7 @@ from rag.draft.schemas import (
 )
 from rag.errors import InputError, LLMError
 from rag.frames import Aspect, Frame, get_frame, select_frame
-from rag.llm import CallStats, ChatLlamaCpp, as_messages, structured_call, with_json_instruction
+from rag.llm import CallStats, ChatLlamaCpp, as_messages, llm_errors, structured_call, with_json_instruction
 
 DIMENSIONS = ["理想信念", "宗旨意识", "党性修养", "政绩观", "纪律规矩意识", "担当精神"]
 GAP = "【请补充：{what}】"
@@ -280,8 +280,8 @@ def write_aspect(run: Run, aspect: Aspect, facts: list[Fact], n0: int, feedback:
         who = "、本人角色" if run.facts.meeting_type == "个人" else ""
         return [DraftItem(id=f"P{n0}", aspect=aspect.name, gap=True,
                           text=GAP.format(what=f"{aspect.name}方面的具体事例（时间、事件、数字{who}）"))]
-    n = min(2, len(facts))
-    slots = call_slots(run, "problems", ProblemSlots, json_schema=problem_schema(n, with_summary=not run.small),
+    slots = call_slots(run, "problems", ProblemSlots,
+                       json_schema=problem_schema(_n_problems(facts), with_summary=not run.small),
                        **_aspect_variables(run, aspect, facts, feedback, instruction))
     by_id = {f.id: f for f in facts}
     items: list[DraftItem] = []
@@ -297,12 +297,17 @@ def write_aspect(run: Run, aspect: Aspect, facts: list[Fact], n0: int, feedback:
                                text=GAP.format(what=f"{aspect.name}方面的具体问题"))]
 
 
+def _n_problems(facts: list[Fact]) -> int:
+    """How many problems one aspect's call writes: one per fact, at most two."""
+    return min(2, len(facts))
+
+
 def _aspect_variables(run: Run, aspect: Aspect, facts: list[Fact], feedback: str | None = None,
                       instruction: str | None = None) -> dict[str, Any]:
     """The problem prompt's variables for one aspect (retrieving its requirements)."""
     return dict(unit=run.facts.unit, role=_role(run.facts), year=run.facts.year, aspect=aspect.name,
                 facts=_facts_view(facts), requirements=requirements(run, aspect), feedback=feedback,
-                instruction=instruction, max_items=min(2, len(facts)), dimensions=DIMENSIONS,
+                instruction=instruction, max_items=_n_problems(facts), dimensions=DIMENSIONS,
                 with_summary=not run.small)
 
 
@@ -405,8 +410,8 @@ def write_causes(run: Run, problems: list[DraftItem], feedback: str | None = Non
                             dimensions=DIMENSIONS, feedback=feedback, instruction=instruction,
                             max_items=min(4, max(2, len(listed))), items=min(4, max(2, len(listed))))
         facts = _all_facts(run)
-        asked = merge_causes([s.model_copy(update={"text": reason_of(s.text, facts)}) for s in answer.items
-                              if reason_of(s.text, facts)], {p["id"] for p in listed})
+        reasons = [(s, reason_of(s.text, facts)) for s in answer.items]
+        asked = merge_causes([s.model_copy(update={"text": r}) for s, r in reasons if r], {p["id"] for p in listed})
         merged = asked if len(asked) > len(merged) else merged
         merged += _reason_gaps(answer.items, merged, {p["id"] for p in listed}, _causes_wanted(listed) - len(merged))
     if not merged:
@@ -426,21 +431,17 @@ def _reason_gaps(slots: list[CauseSlot], merged: list[tuple[str, str, list[str]]
     """Causes whose reason the model did not give (it wrote a consequence or a work record): the
     dimension and the problems it chose are kept, the reason is left as a gap for the user, up to
     ``room`` of them, one per dimension not yet covered."""
-    out: list[tuple[str, str, list[str]]] = []
+    gaps: dict[str, list[str]] = {}
     taken = {d for d, _, _ in merged}
     for slot in slots:
-        dim = slot.dimension if slot.dimension in DIMENSIONS else ""
         ids = [x for x in slot.problem_ids if x in valid]
-        if len(out) >= room or not dim or not ids:
+        if len(gaps) >= room or slot.dimension not in DIMENSIONS or not ids:
             continue
-        if dim in taken:
-            k = next(i for i, (d, _, _) in enumerate(out) if d == dim) if any(d == dim for d, _, _ in out) else None
-            if k is not None:
-                out[k][2].extend(x for x in ids if x not in out[k][2])
-            continue
-        taken.add(dim)
-        out.append((dim, REASON_GAP, list(ids)))
-    return out
+        if slot.dimension in gaps:
+            gaps[slot.dimension] += [x for x in ids if x not in gaps[slot.dimension]]
+        elif slot.dimension not in taken:
+            gaps[slot.dimension] = list(ids)
+    return [(dim, REASON_GAP, ids) for dim, ids in gaps.items()]
 
 
 def _causes_wanted(listed: list[dict]) -> int:
@@ -491,11 +492,11 @@ def own_words(text: str, facts: str) -> str:
     kept: list[str] = []
     for clause in re.split(r"[，,。；;！？!?]", _clean_sentence(text)):
         clause = LEAD_IN.sub("", clause.strip()).lstrip("，, ")
-        if len(re.sub(r"[^\u4e00-\u9fff]", "", clause)) < 3 or contained(clause, facts) >= COPIED:
+        if _han(clause) < 3 or contained(clause, facts) >= COPIED:
             continue
         kept.append(clause)
     out = "，".join(kept)
-    return out if len(re.sub(r"[^\u4e00-\u9fff]", "", out)) >= 6 else ""
+    return out if _han(out) >= 6 else ""
 
 
 def _stored_causes(run: Run, listed: list[dict]) -> list[tuple[str, str, list[str]]]:
@@ -749,8 +750,6 @@ def warm_up(model: BaseChatModel, meeting_type: str = "班子") -> bool:
     instructions for the same reason. Call it when the model is loaded, e.g. in the background at
     app start. Other models gain nothing: False, no call.
     """
-    from rag.llm import ChatLlamaCpp, llm_errors
-
     if not isinstance(model, ChatLlamaCpp):
         return False
     msgs = [SystemMessage(content=prompting.render("system", meeting_type=meeting_type)),
@@ -772,8 +771,8 @@ def first_messages(facts: UnitFacts, model: BaseChatModel, kb: Any = None) -> li
         return None
     msgs = prompting.messages("problems", meeting_type=facts.meeting_type,
                               **_aspect_variables(run, aspect, by_aspect[aspect.name]))
-    schema = problem_schema(min(2, len(by_aspect[aspect.name])), with_summary=not run.small)
-    return with_json_instruction(as_messages(msgs), schema, brief=isinstance(model, ChatLlamaCpp))
+    schema = problem_schema(_n_problems(by_aspect[aspect.name]), with_summary=not run.small)
+    return with_json_instruction(as_messages(msgs), schema, brief=run.small)
 
 
 def read_ahead(facts: UnitFacts, model: BaseChatModel, kb: Any = None) -> bool:
@@ -784,8 +783,6 @@ def read_ahead(facts: UnitFacts, model: BaseChatModel, kb: Any = None) -> bool:
     first call then only has to start writing (the facts cost ~5 s of prompt reading on 2 cores).
     The work is never wasted: a draft started meanwhile waits for the model and reuses it. Other
     models gain nothing: False, no call."""
-    from rag.llm import llm_errors
-
     if not isinstance(model, ChatLlamaCpp):
         return False
     msgs = first_messages(facts, model, kb)
