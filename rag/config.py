@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     chroma_port: int = Field(8000, validation_alias=AliasChoices("ZHAOJING_CHROMA_PORT", "chroma_port"))
     llm_timeout: float = Field(120.0, validation_alias=AliasChoices("ZHAOJING_LLM_TIMEOUT", "llm_timeout"))
     llm_threads: int | None = Field(None, validation_alias=AliasChoices("ZHAOJING_LLM_THREADS", "llm_threads"))
+    model_profile: Literal["auto", "small", "large"] = Field(
+        "auto", validation_alias=AliasChoices("ZHAOJING_MODEL_PROFILE", "model_profile")
+    )
     redact_remote: bool = Field(True, validation_alias=AliasChoices("ZHAOJING_REDACT_REMOTE", "redact_remote"))
 
     @property

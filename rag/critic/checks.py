@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from rag.critic import predicates
+from rag.critic import grounding, predicates
 from rag.critic.lexicon import Lexicon, _term, lexicon_of, raw_entries
 from rag.critic.model import Finding, Rule
 from rag.critic.parse import MAIN_PARTS, Item, ParsedDraft, Part
@@ -634,41 +634,33 @@ def check_quote_source(rule: Rule, ctx: Context) -> list[Finding]:
     return out
 
 
-TOKEN = re.compile(
-    r"\d{4}年(?:\d{1,2}月(?:\d{1,2}日)?)?|\d{1,2}月\d{1,2}日|\d+(?:\.\d+)?\s*(?:[%％]|万元|亿元|人次|余人|[\u4e00-\u9fff])?"
-    r"|《[^》]{2,30}》|[\u4e00-\u9fff]{1,3}(?:某某|某)?同志"
-)
-
-
 def check_grounding(rule: Rule, ctx: Context) -> list[Finding]:
-    """Numbers, dates and names in 问题/原因 of a generated draft must appear in the facts or sources."""
+    """Numbers, dates, people, bodies and quoted names in a generated draft must be in the facts or the
+    cited sources (:mod:`rag.critic.grounding`). In ``statements`` scopes (措施) only sentences that state
+    a fact are checked: deadlines, owners and targets are proposals."""
     if ctx.known_text is None:
         return []
-    known = re.sub(r"\s", "", ctx.known_text)
+    known = ctx.extras.get("known")
+    if known is None:
+        known = ctx.extras["known"] = grounding.Known.of(ctx.known_text)
+    statements = set(rule.params.get("statements", []))
     out = []
-    for part in scope_parts(rule, ctx.doc):
-        seg = ctx.doc.norm[part.start:part.end]
-        body_start = (part.heading.end - part.start) if part.heading else 0
-        for m in TOKEN.finditer(seg, body_start):
-            tok = re.sub(r"\s", "", m.group(0))
-            if not tok or _heading_number(seg, m.start()) or token_known(tok, known):
+    for part in ctx.doc.parts:
+        if part.kind not in rule.scope and part.kind not in statements and "document" not in rule.scope:
+            continue
+        body_start = part.heading.end if part.heading else part.start
+        seg = ctx.doc.norm[body_start:part.end]
+        for claim in grounding.unsupported(seg, known, statements_only=part.kind in statements):
+            if _heading_number(ctx.doc.norm, body_start + claim.start):
                 continue
-            out.append(make(rule, ctx, part.start + m.start(), part.start + m.end(), f"“{tok}”在事实材料中找不到"))
+            out.append(make(rule, ctx, body_start + claim.start, body_start + claim.end,
+                            f"“{claim.text}”在事实材料中找不到"))
     return out
 
 
-def _heading_number(seg: str, i: int) -> bool:
-    line_start = seg.rfind("\n", 0, i) + 1
-    return i - line_start <= 1 and bool(re.match(r"[\d（(]", seg[line_start:line_start + 2]))
-
-
-def token_known(tok: str, known: str) -> bool:
-    """A token is supported when it occurs in the known text; a bare number must occur as a whole number."""
-    if tok in known:
-        return True
-    if not re.fullmatch(r"\d+(?:\.\d+)?", tok):
-        return False
-    return re.search(rf"(?<![\d.]){re.escape(tok)}(?![\d.])", known) is not None
+def _heading_number(text: str, i: int) -> bool:
+    line_start = text.rfind("\n", 0, i) + 1
+    return i - line_start <= 1 and bool(re.match(r"[\d（(一二三四五六七八九十]", text[line_start:line_start + 2]))
 
 
 def check_judge(rule: Rule, ctx: Context) -> list[Finding]:

@@ -15,6 +15,7 @@ from rag.critic.parse import PART_LABELS, parse
 from rag.critic.similarity import ShingleIndex, clean
 from rag.errors import InputError
 from rag.frames import Frame, get_frame, load_frames, select_frame
+from rag.genre import MARKER
 
 MAX_CHARS = 300_000
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # control characters other than \t \n \r
@@ -98,7 +99,8 @@ def infer_meeting_type(text: str) -> str | None:
     return "班子" if team else None
 
 
-def _context(text: str, year: int | None, meeting_type: str | None, frame_id: str | None) -> Inferred:
+def _context(text: str, year: int | None, meeting_type: str | None, frame_id: str | None,
+             frame_obj: Frame | None = None) -> Inferred:
     inf = Inferred(year=year, meeting_type=meeting_type)
     if inf.year is None:
         inf.year = infer_year(text)
@@ -106,8 +108,8 @@ def _context(text: str, year: int | None, meeting_type: str | None, frame_id: st
     if inf.meeting_type is None:
         inf.meeting_type = infer_meeting_type(text)
         inf.inferred.append("meeting_type")
-    frame = get_frame(frame_id) if frame_id else _frame_for(text, inf.year, inf.meeting_type)
-    if frame_id is None:
+    frame = frame_obj or (get_frame(frame_id) if frame_id else _frame_for(text, inf.year, inf.meeting_type))
+    if frame_id is None and frame_obj is None:
         inf.inferred.append("frame")
     if frame:
         inf.frame, inf.frame_name = frame.id, frame.name
@@ -155,17 +157,21 @@ def critique(
     config: CriticConfig | None = None,
     corpus: ShingleIndex | None = None,
     known_text: str | None = None,
+    frame: Frame | None = None,
     batch: ShingleIndex | None = None,
     batch_key: str = "",
     quote_sources: Callable[[str], bool] | None = None,
     rules: Iterable[Rule] | None = None,
     name: str = "",
 ) -> Report:
-    """Critique one draft. All arguments but ``text`` are optional; missing context is inferred."""
+    """Critique one draft. All arguments but ``text`` are optional; missing context is inferred.
+
+    ``frame`` (a Frame object, e.g. one written inline in a facts file) takes precedence over ``frame_id``.
+    """
     text = check_text(text)
     config = config or CriticConfig()
-    inf = _context(text, year, meeting_type, frame_id)
-    frame = get_frame(inf.frame) if inf.frame else None
+    inf = _context(text, year, meeting_type, frame_id, frame)
+    frame = frame or (get_frame(inf.frame) if inf.frame else None)
     aspect_words = [k for f in load_frames() for a in f.aspects for k in a.keywords]
     doc = parse(text, aspect_words)
     ctx = Context(
@@ -187,7 +193,7 @@ def _with_overrides(rule: Rule, config: CriticConfig) -> Rule:
     return rule.model_copy(update={"params": {**rule.params, **extra}}) if extra else rule
 
 
-GAP_MARKER = re.compile(r"【(?:请补充|待补充|待核实|未生成)[^】]*】")
+GAP_MARKER = MARKER
 ITEM_PREFIX = re.compile(r"^[\s一二三四五六七八九十是（）()\d.．、]*")
 
 

@@ -15,7 +15,7 @@ import re
 from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -23,6 +23,7 @@ from pydantic_core import PydanticCustomError
 
 from rag.draft.injection import neutralize
 from rag.errors import InputError
+from rag.frames import Frame, frame_from_mapping
 from rag.redact import register_names
 
 __all__ = [
@@ -54,6 +55,17 @@ _ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,31}$"
 _FRAME_PATTERN = r"^[a-z0-9][a-z0-9_\-]{0,63}$"
 _YEAR_RE = re.compile(r"^\s*(\d{4})\s*(?:年度?)?\s*$")
 _CN_DATE_RE = re.compile(r"^\s*(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日?\s*$")
+
+
+def _neutralize_tree(value: Any) -> Any:
+    """``neutralize`` every string inside nested mappings and lists (an inline frame)."""
+    if isinstance(value, str):
+        return neutralize(value)
+    if isinstance(value, Mapping):
+        return {k: _neutralize_tree(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_neutralize_tree(v) for v in value]
+    return value
 
 
 class _Model(BaseModel):
@@ -117,12 +129,29 @@ class UnitFacts(_Model):
     unit: str = Field(min_length=1, max_length=100)
     meeting_type: MeetingType
     year: int = Field(ge=2015, le=2035)
-    frame: str | None = Field(None, pattern=_FRAME_PATTERN)
+    frame: Annotated[str, Field(pattern=_FRAME_PATTERN)] | Frame | None = None
+    """A frame id, or a whole frame written inline (a 专题 meeting's own aspects)."""
     meeting_date: date | None = None
     writer: Writer | None = None
     preparation: Preparation = Field(default_factory=Preparation)
     facts: list[Fact] = Field(min_length=1, max_length=MAX_FACTS)
     notes: str = Field("", max_length=5000)
+
+    @field_validator("frame", mode="before")
+    @classmethod
+    def _inline_frame(cls, value: Any) -> Any:
+        """A mapping is a frame written inline: validate it into a :class:`Frame` (errors in Chinese)."""
+        if not isinstance(value, Mapping):
+            return value
+        try:
+            return frame_from_mapping(_neutralize_tree(dict(value)), "事实文件中的检视框架（frame）")
+        except InputError as exc:
+            raise PydanticCustomError("zj_frame", "{msg}", {"msg": exc.message}) from exc
+
+    @property
+    def frame_id(self) -> str | None:
+        """The frame's id (inline frames get one from their content)."""
+        return self.frame.id if isinstance(self.frame, Frame) else self.frame
 
     @field_validator("year", mode="before")
     @classmethod
@@ -194,7 +223,7 @@ class UnitFacts(_Model):
         """
         lines = [self.unit]
         if self.writer:
-            lines.append(self.writer.role)
+            lines += [self.writer.role, self.writer.name or ""]
         lines += [part for f in self.facts for part in (f.text, f.source) if part]
         lines.append(self._meta_line())
         return "\n".join(lines)

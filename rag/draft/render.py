@@ -3,23 +3,11 @@
 from __future__ import annotations
 
 from rag.draft.schemas import Draft, DraftPart
+from rag.frames import aspect_heading
+from rag.genre import PART_TITLES, cn_number
 
-CN = "一二三四五六七八九十"
-PART_TITLES = {
-    "rectification": "上年度民主生活会整改落实情况",
-    "problems": "存在的问题",
-    "case": "反面典型案例剖析",
-    "causes": "原因分析",
-    "measures": "整改措施",
-}
-
-
-def cn(n: int) -> str:
-    """1 → 一, 11 → 十一 (up to 99)."""
-    if n <= 10:
-        return CN[n - 1]
-    tens, ones = divmod(n, 10)
-    return (CN[tens - 1] if tens > 1 else "") + "十" + (CN[ones - 1] if ones else "")
+__all__ = ["PART_TITLES", "cn", "to_markdown"]
+cn = cn_number
 
 
 def _render_items(part: DraftPart, spans: dict[str, tuple[int, int]], buf: list[str], pos: int) -> int:
@@ -28,7 +16,7 @@ def _render_items(part: DraftPart, spans: dict[str, tuple[int, int]], buf: list[
         if part.kind == "problems" and it.aspect != aspect:
             aspect, n = it.aspect, 0
             k += 1
-            line = f"（{cn(k)}）{it.aspect}方面" if it.aspect and not it.aspect.endswith("方面") else f"（{cn(k)}）{it.aspect}"
+            line = f"（{cn(k)}）{aspect_heading(it.aspect)}" if it.aspect else f"（{cn(k)}）"
             buf.append(line + "\n")
             pos += len(line) + 1
         n += 1

@@ -104,6 +104,12 @@ class DraftItem(BaseModel):
     problem_ids: list[str] = Field(default_factory=list)
     gap: bool = False
     to_confirm: list[str] = Field(default_factory=list)
+    heading: str = ""
+    """Problems: the 定性 the item opens with; causes: the root's title."""
+    root: str = ""
+    """Causes: the thought/Party-spirit root."""
+    candidates: list[str] = Field(default_factory=list)
+    """Causes left for the user: reasons from the bank to choose from (UI and CLI)."""
 
 
 class DraftPart(BaseModel):

@@ -17,6 +17,8 @@ from rag.critic.engine import Report, critique
 from rag.critic.parse import ParsedDraft, parse
 from rag.critic.predicates import anchored, check
 from rag.critic.similarity import ShingleIndex, jaccard_matrix
+from rag.evals import review_checks as rc
+from rag.evals.grounding_metric import draft_unsupported
 
 GAP_MARK = re.compile(r"【(?:请补充|待核实|待补充)[^】]*】")
 MAIN_ORDER = ("problems", "causes", "measures")
@@ -62,6 +64,18 @@ METRICS: dict[str, Metric] = {
     "critic.warnings": Metric("批改警告数", "批改", -1, 2.0, "条"),
     "gaps.count": Metric("待补充/待核实标记数", "缺口", -1, 2.0, "处"),
     "gaps.expected_marked": Metric("应留缺口的方面已标注比例", "缺口", +1, 0.1),
+    "review.avoidable_gaps": Metric("有事实可用却留空的方面数", "审核", -1, 0.0, "个"),
+    "review.placement": Metric("事实归入合适方面的比例", "审核", +1, 0.1),
+    "review.dingxing": Metric("问题有定性句的比例", "审核", +1, 0.1),
+    "review.causes_left": Metric("原因留给用户填写的比例", "审核", -1, 0.1),
+    "review.causes_listing": Metric("只罗列问题或同义反复的原因数", "审核", -1, 0.0, "条"),
+    "review.causes_blame": Metric("把问题推给别人的原因数", "审核", -1, 0.0, "条"),
+    "review.claimed": Metric("措施写成已取得结果的条数", "审核", -1, 0.0, "条"),
+    "review.repeated_clauses": Metric("在3条以上措施中重复的句子数", "审核", -1, 0.0, "句"),
+    "review.measure_object": Metric("措施针对问题具体对象的比例", "审核", +1, 0.1),
+    "review.numeric_targets": Metric("由事实数字推出的量化目标数", "审核", +1, 1.0, "条"),
+    "review.fragments": Metric("残句、叠词数", "审核", -1, 0.0, "处"),
+    "review.wrong_voice": Metric("口吻错误数", "审核", -1, 0.0, "处"),
     "judge.pass_rate": Metric("模型评审通过率", "模型评审", +1, 0.1),
     "cost.seconds": Metric("用时", "开销", -1, float("inf"), "秒"),
     "cost.llm_calls": Metric("模型调用次数", "开销", -1, float("inf"), "次"),
@@ -301,20 +315,22 @@ class DraftInputs:
 
 def draft_metrics(text: str, inp: DraftInputs) -> tuple[dict[str, float | None], dict[str, Any]]:
     """All per-draft metrics and the details behind them (missing facts, banned hits, findings…)."""
-    report = critique(text, year=inp.year, meeting_type=inp.meeting_type, frame_id=inp.frame.id, known_text=inp.known)
+    report = critique(text, year=inp.year, meeting_type=inp.meeting_type, frame=inp.frame, known_text=inp.known)
+    unsupported_tokens = draft_unsupported(text, inp.known)
     doc = parse(text, [k for a in inp.frame.aspects for k in a.keywords])
     problems, causes, measures = (real_items(doc, k) for k in MAIN_ORDER)
     coverage, missing = fact_coverage(text, inp.facts, inp.expect.get("facts_used", []))
     banned = must_not_hits(text, inp.expect.get("must_not_contain", []))
     sim, sim_source = max_similarity([text[a:b] for a, b in (doc.to_original(*p) for p in doc.paragraphs)],
                                      inp.reference)
+    review = review_metrics(doc, text, inp, problems, causes, measures)
     metrics: dict[str, float | None] = {
         "structure.parts": parts_present(doc, required_parts(inp.frame)),
         "structure.order": parts_in_order(doc),
         "structure.aspects": aspect_coverage(text, inp.expect.get("aspects") or [a.name for a in inp.frame.aspects]),
         "structure.numbering_errors": rule_count(report, "form.heading_sequence"),
         "grounding.fact_coverage": coverage,
-        "grounding.unsupported": rule_count(report, "grounding.unsupported"),
+        "grounding.unsupported": len(unsupported_tokens),
         "grounding.must_not": len(banned),
         "grounding.citations_valid": citations_valid(inp.citations, inp.source_texts),
         "specificity.anchored": anchored_share(problems),
@@ -326,14 +342,51 @@ def draft_metrics(text: str, inp: DraftInputs) -> tuple[dict[str, float | None],
         **critic_counts(report),
         "gaps.count": len(GAP_MARK.findall(text)),
         "gaps.expected_marked": expected_gaps_marked(doc, inp.expect.get("gaps_expected", [])),
+        **{k: v for k, v in review.items() if not k.startswith("_")},
     }
     details = {
         "facts_missing": missing,
         "must_not_hits": banned,
-        "unsupported": [f.quote for f in report.findings if f.rule == "grounding.unsupported"],
+        "unsupported": unsupported_tokens,
+        "review": {k[1:]: v for k, v in review.items() if k.startswith("_")},
         "similar_source": sim_source,
         "findings": [{"rule": f.rule, "level": f.level, "quote": f.quote, "message": f.message}
                      for f in report.findings],
         "counts": {"problems": len(problems), "causes": len(causes), "measures": len(measures)},
     }
     return metrics, details
+
+
+def review_metrics(doc: ParsedDraft, text: str, inp: DraftInputs, problems: list[str], causes: list[str],
+                   measures: list[str]) -> dict[str, Any]:
+    """The reviewer checks (:mod:`rag.evals.review_checks`); keys starting with _ are details."""
+    expect = inp.expect
+    real_problems = [p for p in problems if not rc.is_gap(p)]
+    real_causes = [c for c in causes if not rc.is_gap(c)]
+    real_measures = [m for m in measures if not rc.is_gap(m)]
+    avoidable = rc.avoidable_gaps(doc, expect.get("aspects_filled", [])) if "aspects_filled" in expect else []
+    placed, misplaced = rc.placement(doc, inp.facts, expect.get("placement") or {})
+    fact_texts = list(inp.facts.values())
+    all_causes = rc.items(doc, "causes")
+    repeated = rc.repeated_clauses(real_measures)
+    fragments = rc.fragments(text)
+    voice = rc.wrong_voice(doc, inp.meeting_type)
+    return {
+        "review.avoidable_gaps": len(avoidable) if "aspects_filled" in expect else None,
+        "review.placement": placed,
+        "review.dingxing": _share(sum(rc.has_dingxing(p) for p in real_problems), len(real_problems)),
+        "review.causes_left": _share(sum(rc.cause_left(t) for _, t in all_causes), len(all_causes)),
+        "review.causes_listing": sum(rc.cause_listing(c) for c in real_causes),
+        "review.causes_blame": sum(rc.cause_blames(c) for c in real_causes),
+        "review.claimed": sum(rc.claimed(m) for m in real_measures),
+        "review.repeated_clauses": len(repeated),
+        "review.measure_object": _share(sum(rc.names_object(m, real_problems) for m in real_measures),
+                                        len(real_measures)),
+        "review.numeric_targets": sum(rc.numeric_target(m, fact_texts) for m in real_measures),
+        "review.fragments": len(fragments),
+        "review.wrong_voice": len(voice),
+        "_avoidable_gaps": avoidable, "_misplaced": misplaced, "_repeated": repeated, "_fragments": fragments,
+        "_wrong_voice": voice,
+        "_no_dingxing": [p[:30] for p in real_problems if not rc.has_dingxing(p)],
+        "_claimed": [m[:40] for m in real_measures if rc.claimed(m)],
+    }

@@ -1,5 +1,6 @@
-"""A scripted stand-in for a drafting model: answers slot requests with valid JSON built from the prompt's
-facts, and the naive baseline's prompt with a plain (deliberately generic) draft.
+"""A scripted stand-in for a drafting model: answers each small drafting job with a plausible line built from
+its input, a rewrite request with valid JSON, and the naive baseline's prompt with a plain (deliberately
+generic) draft.
 
 Used by the eval tests, the eval benchmark (behind the fake OpenAI-compatible server) and ``--model fake``.
 It is not a model of quality: it lets the runner, metrics and reports be exercised end to end offline.
@@ -34,40 +35,50 @@ def _naive(prompt: str) -> str:
             "三、整改措施\n进一步加强理论学习，切实提高工作能力。")
 
 
-FIELDS = {
-    "ProblemSlots": ("fact_ids", "summary", "root", "cause", "action", "result"),
-    "CauseSlots": ("problem_ids", "dimension", "text"),
-    "MeasureSlots": ("problem_ids", "action", "result", "owner"),
-}
+FIELDS = {"ItemRewrite": ("text",)}
+INPUT = re.compile(r"^(事实|问题|根源|案例|相关问题)：(.*)$", re.MULTILINE)
 
 
-def _slot(tag: str, text: str, problem_ids: list[str]) -> dict[str, Any]:
-    core = re.split(r"（来源|[；。]", text)[0][:40]
-    return {
-        "fact_ids": [tag] if tag.startswith("F") else [], "problem_ids": problem_ids,
-        "summary": "落实要求的标准不够高", "instance": core, "reflection": "",
-        "dimension": "党性修养", "text": f"对“{core[:10]}”背后的责任认识不足，满足于完成规定动作",
-        "root": "党性修养", "cause": f"对“{core[:10]}”背后的责任认识不足，满足于完成规定动作",
-        "action": f"针对“{core[:14]}”逐项制定整改清单", "result": "形成整改台账并逐项销号", "owner": "办公室",
-    }
+def _voice(messages: list[Any]) -> str:
+    system = str(getattr(messages[0], "content", "")) if messages else ""
+    return "我" if "用“我”来写" in system else "支委会" if "支委会" in system else "班子"
+
+
+def _core(text: str, n: int) -> str:
+    """The first ``n`` Chinese characters of a text, after a leading date."""
+    han = re.sub(r"[^\u4e00-\u9fff]", "", re.sub(r"^\s*\d{4}年(?:\d{1,2}月)?", "", text))
+    return han[:n] or "有关工作"
+
+
+def _small_job(system: str, fields: dict[str, str], who: str) -> str:
+    """A plausible one-line answer to one small drafting job (定性, reason, action, lesson, retelling)."""
+    fact, problem = fields.get("事实", ""), fields.get("问题", "")
+    if "问题定性" in system:
+        return f"{_core(fact, 4)}方面的工作还不够扎实"
+    if "原因剖析" in system:
+        return f"{who}对{_core(problem, 6)}背后的责任认识不足，满足于完成规定动作"
+    if "整改动作" in system:
+        return f"针对{_core(fact, 8)}的情况逐项制定整改清单"
+    if "案例剖析" in system:
+        return f"对照这一案例，{who}在{_core(fields.get('相关问题', ''), 6)}上同样存在风险，要以案为鉴、举一反三"
+    if "改写成" in system:
+        return fact
+    return "A"
 
 
 def draft_responder(messages: list[Any]) -> str:
-    """The answer a cooperative model would give to one of our prompts (slot JSON or a naive draft).
-
-    Answers stay short (only the requested schema's fields), as a real model's would under ``max_tokens``.
-    """
+    """The answer a cooperative model would give to one of our prompts: a small drafting job's line, a
+    rewritten item (JSON), or a naive draft."""
     prompt = _content(messages)
-    if "JSON" not in prompt:  # the naive baseline: one free-text draft
-        return _naive(prompt)
-    body, _, instruction = prompt.partition("请只输出一个 JSON")
-    tagged = TAGGED.findall(body) or [("F1", "全年集中学习6次")]
-    problems = [t for t, _ in tagged if t.startswith("P")]
-    items = [_slot(t, text, [t] if t.startswith("P") else problems[:1]) for t, text in tagged[:2]]
-    schema = next((name for name in FIELDS if f'"title":"{name}"' in instruction), None)
-    if schema is None:  # a one-item rewrite
-        return json.dumps({"text": items[0]["instance"]}, ensure_ascii=False)
-    return json.dumps({"items": [{k: it[k] for k in FIELDS[schema]} for it in items]}, ensure_ascii=False)
+    system = str(getattr(messages[0], "content", "")) if len(messages) > 1 else ""
+    if "JSON" in prompt:  # a one-item rewrite
+        tagged = TAGGED.findall(prompt) or [("F1", "全年集中学习6次")]
+        return json.dumps({"text": re.split(r"（来源|[；。]", tagged[0][1])[0][:40]}, ensure_ascii=False)
+    if system and "对照检查材料" in system:
+        return _small_job(system, dict(INPUT.findall(prompt)), _voice(messages))
+    if "更适合放在哪个方面" in prompt:
+        return "A"
+    return _naive(prompt)
 
 
 class ScriptedChatModel(FakeChatModel):

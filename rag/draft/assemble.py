@@ -1,0 +1,227 @@
+"""Rendering that knows the genre: title, opening, the extra parts, and every item's text.
+
+Built from the frame's data (meeting name, theme, aspect labels) without doubling words; the voice follows
+the material type (班子 / 我 / 支部). The typed items become :class:`~rag.draft.schemas.DraftItem`s whose
+``text`` the renderer numbers (一是…, 1.).
+"""
+
+from __future__ import annotations
+
+import re
+
+from rag.draft import slots
+from rag.draft.bank import lesson_examples
+from rag.draft.facts import Fact, UnitFacts
+from rag.draft.items import Cause, Measure, Problem
+from rag.draft.problems import NUMBERS, instance_of, voice_ok
+from rag.draft.run import Run
+from rag.draft.schemas import Draft, DraftItem, DraftPart
+from rag.draft.text import clause, contained, grams, sentence
+from rag.frames import Frame
+from rag.genre import CHOOSE, GAP, PART_TITLES, cn_number, hanzi, matches
+
+VERB_LED = re.compile(r"^(?:深入|学习|对照|巩固|围绕|全面|认真|坚持|聚焦|以|按照|结合|紧扣|贯彻)")
+
+
+def meeting_name(frame: Frame) -> str:
+    """The meeting as the title and opening name it (a 专题 meeting keeps its own name)."""
+    if frame.special:
+        return re.sub(r"（[^）]*）$", "", frame.name).strip() or frame.meeting
+    return frame.meeting
+
+
+def title_of(facts: UnitFacts, frame: Frame) -> str:
+    """“{单位}{年度}{会议}对照检查材料” (个人: with the writer's post; 专题: the meeting's own name)."""
+    meeting = meeting_name(frame)
+    when = "" if re.match(r"\d{4}年", meeting) else f"{facts.year}年度"
+    who = facts.unit
+    if facts.meeting_type == "个人" and facts.writer:
+        who = f"{facts.unit}{facts.writer.role}" if facts.writer.role not in facts.unit else facts.writer.role
+    kind = "个人对照检查材料" if facts.meeting_type == "个人" else "对照检查材料"
+    return f"{who}{when}{meeting}{kind}"
+
+
+def theme_clause(frame: Frame) -> str:
+    """The theme as a clause of the opening: as written when it reads as one, else “围绕“…”的主题”."""
+    theme = frame.theme.strip().rstrip("。")
+    if not theme:
+        return ""
+    if VERB_LED.match(theme) or "，" in theme:
+        return theme
+    return f"围绕“{theme}”的主题"
+
+
+def aspects_clause(frame: Frame) -> str:
+    """“重点从A、B……N个方面查摆问题、剖析根源”, naming every aspect."""
+    labels = [a.label for a in frame.aspects]
+    sep = "，" if any("、" in x for x in labels) else "、"
+    return f"重点从{sep.join(labels)}{cn_number(len(labels))}个方面查摆问题、剖析根源"
+
+
+def write_opening(facts: UnitFacts, frame: Frame) -> DraftItem:
+    """The opening paragraph: the notice, the theme, the preparation figures (gaps where missing), all aspects."""
+    p = facts.preparation
+    fig = [
+        f"开展学习研讨{p.study_sessions}次" if p.study_sessions is not None else GAP.format(what="学习研讨次数"),
+        f"谈心谈话{p.talks}人次" if p.talks is not None else GAP.format(what="谈心谈话人次"),
+        f"征求意见建议{p.opinions}条" if p.opinions is not None else GAP.format(what="征求意见条数"),
+    ]
+    who = {"个人": "我", "支部": "支部"}.get(facts.meeting_type, "班子")
+    meeting = meeting_name(frame)
+    when = "" if re.match(r"\d{4}年", meeting) else f"{facts.year}年度"
+    theme = theme_clause(frame)
+    parts = [f"按照{when}{meeting}的有关要求", f"{who}{theme}" if theme else who, f"会前{'、'.join(fig)}",
+             aspects_clause(frame)]
+    return DraftItem(id="O1", text="，".join(parts) + "。现将对照检查情况报告如下。")
+
+
+def rectification_title(frame: Frame) -> str:
+    kind = "民主生活会" if "民主" in frame.meeting else "组织生活会"
+    return PART_TITLES["rectification"].replace("民主生活会", kind)
+
+
+# ----------------------------------------------------------------------------------------- items
+
+def problem_items(run: Run, problems: dict[str, list[Problem]], gaps: dict[str, list[str]]) -> list[DraftItem]:
+    """Problem items in frame order; an aspect no fact fits is a gap that says which facts would fill it."""
+    out: list[DraftItem] = []
+    for aspect in run.frame.aspects:
+        items = problems.get(aspect.name) or []
+        for p in items:
+            out.append(DraftItem(id=p.id, text=f"{clause(p.heading)}。{p.instance}", summary=p.heading,
+                                 heading=p.heading, aspect=aspect.name, fact_ids=p.fact_ids, root=p.root))
+        if not items:
+            out.append(DraftItem(id=f"G{len(out) + 1}", aspect=aspect.name, gap=True,
+                                 text=GAP.format(what=gap_hint(run, aspect.name, gaps.get(aspect.name, [])))))
+    return out
+
+
+def gap_hint(run: Run, aspect: str, categories: list[str]) -> str:
+    """What would fill an empty aspect: its description and the fact categories that belong there."""
+    label = next((a.label for a in run.frame.aspects if a.name == aspect), aspect)
+    kinds = f"，如{'、'.join(categories[:3])}方面的事实" if categories else ""
+    who = "、本人角色" if run.voice == "个人" else ""
+    return f"{label}方面的具体事例（时间、事件、数字{who}{kinds}）"
+
+
+def cause_items(causes: list[Cause], problems: list[Problem]) -> list[DraftItem]:
+    """“一是{root title}。{reason}。{A}、{B}等问题，根子都在这里。” (a CHOOSE gap while candidates wait)."""
+    heads = {p.id: clause(p.heading) for p in problems}
+    out = []
+    for c in causes:
+        names = [heads[x] for x in c.problem_ids if x in heads][:3]
+        link = (f"{'、'.join(names)}等问题，根子都在这里。" if len(names) > 1
+                else f"{names[0]}的问题，根子就在这里。" if names else "")
+        if c.reason:
+            text = f"{clause(c.title)}。{sentence(c.reason)}{link}"
+        else:
+            text = f"{clause(c.title)}。{CHOOSE.format(what='这些问题在思想上的根子（可从候选原因中选择，或自己写）')}{link}"
+        out.append(DraftItem(id=c.id, text=text, heading=c.title, root=c.root, problem_ids=c.problem_ids,
+                             gap=not c.reason, candidates=list(c.candidates)))
+    return out
+
+
+def measure_items(run: Run, measures: list[Measure]) -> list[DraftItem]:
+    """“{action}，{target}。由{owner}，{deadline}完成。” (个人: no owner clause)."""
+    out = []
+    for m in measures:
+        body = "，".join(x for x in (clause(m.action), clause(m.target)) if x)
+        ends = m.deadline if m.deadline.endswith("坚持") else f"{m.deadline}完成"
+        if run.voice == "个人" or not m.owner:
+            text = f"{body}，{ends}。"
+        else:
+            text = f"{body}。由{m.owner}，{ends}。"
+        out.append(DraftItem(id=m.id, text=text, problem_ids=m.problem_ids,
+                             to_confirm=[x for x in (m.deadline, m.owner if run.voice != "个人" else "", m.target) if x]))
+    return out
+
+
+def rectification_items(run: Run, fact_ids: list[str], measures: list[Measure]) -> list[DraftItem]:
+    """Last year's rectification in the writer's voice; unfinished items point to the measure taking them up."""
+    out = []
+    for i, fid in enumerate(fact_ids, start=1):
+        fact = run.fact(fid)
+        if fact is None:
+            continue
+        text = instance_of(fact, run.voice)
+        follow = next((m for m in measures if m.fact_id == fid), None)
+        if follow is not None:
+            ref = f"整改措施第{follow.id[1:]}条"
+            text += f"未完成的事项已列入本次{ref}，继续推进。"
+            if ref not in run.known:
+                run.known += f"\n{ref}"  # a reference inside the draft, not a fact to check
+        out.append(DraftItem(id=f"R{i}", text=text, fact_ids=[fid]))
+    return out
+
+
+def case_items(run: Run, fact_ids: list[str], problems: list[Problem]) -> list[DraftItem]:
+    """The case in brief, then the lesson for this team (model, checked; a gap when it fails)."""
+    out = []
+    facts = [f for f in (run.fact(x) for x in fact_ids) if f is not None]
+    for i, fact in enumerate(facts, start=1):
+        out.append(DraftItem(id=f"K{i}", text=instance_of(fact, run.voice), fact_ids=[fact.id]))
+    if not facts:
+        return out
+    lesson = write_lesson(run, facts, problems)
+    k = len(out) + 1
+    if lesson:
+        out.append(DraftItem(id=f"K{k}", text=sentence(lesson)))
+    else:
+        out.append(DraftItem(id=f"K{k}", gap=True, text=GAP.format(what=f"对照案例，{run.who}查找出的自身差距和警示")))
+    return out
+
+
+def related_problems(case: str, problems: list[Problem], k: int = 2) -> list[Problem]:
+    """The problems closest to a case (shared wording; 纪律/廉洁/管党治党 roots first)."""
+    def score(p: Problem) -> tuple:
+        return (p.root in ("纪律规矩意识", "管党治党责任"), len(grams(case) & grams(p.heading + p.instance)))
+    return sorted(problems, key=score, reverse=True)[:k]
+
+
+def lesson_problem(text: str, related: list[Problem], case: str, voice: str) -> str | None:
+    if not 15 <= len(hanzi(text)) <= 110:
+        return "长度不合适"
+    if NUMBERS.search(text) or matches("claimed", text) or matches("blame_others", text) or not voice_ok(text, voice):
+        return "写了新的事实或口吻不对"
+    if contained(text, case) >= 0.7:
+        return "只是复述案例"
+    return None
+
+
+def write_lesson(run: Run, facts: list[Fact], problems: list[Problem]) -> str | None:
+    """对照案例的警示, linked to this team's own related problems."""
+    case = "；".join(f.text for f in facts)
+    related = related_problems(case, problems)
+    bank = lesson_examples("个人" if run.voice == "个人" else "班子")
+    if run.voice == "支部":
+        bank = [{**e, "lesson": e["lesson"].replace("班子", "支部")} for e in bank]
+    shots = [({"case": e["case"], "problems": e["problems"]}, e["lesson"]) for e in bank[:run.profile.shots]]
+    return slots.ask(run, "lesson", shots, {"case": case, "problems": [p.heading for p in related] or ["（暂无）"]},
+                     max_tokens=run.profile.reason_tokens + 32,
+                     check=lambda t: lesson_problem(t, related, case, run.voice))
+
+
+def assemble(run: Run, problems: dict[str, list[Problem]], causes: list[Cause], measures: list[Measure],
+             plan_gaps: dict[str, list[str]], rectification: list[str], case: list[str],
+             case_text: list[DraftItem] | None = None) -> Draft:
+    """The whole draft in the order the frame expects (extra parts only when there are facts or the frame
+    requires them)."""
+    f, frame = run.facts, run.frame
+    flat = [p for a in frame.aspects for p in problems.get(a.name, [])]
+    parts = [DraftPart(kind="opening", title="", items=[write_opening(f, frame)])]
+    if rectification or "上年度整改" in frame.required_sections:
+        items = rectification_items(run, rectification, measures) or [DraftItem(
+            id="R1", gap=True, text=GAP.format(what="上年度整改措施的完成情况（已完成、正在推进、未完成及原因）"))]
+        parts.append(DraftPart(kind="rectification", title=rectification_title(frame), items=items))
+    parts.append(DraftPart(kind="problems", title=PART_TITLES["problems"], items=problem_items(run, problems, plan_gaps)))
+    if case or "反面典型案例剖析" in frame.required_sections:
+        items = case_text if case_text is not None else [DraftItem(
+            id="K1", gap=True, text=GAP.format(what="本年度选取的反面典型案例"))]
+        parts.append(DraftPart(kind="case", title=PART_TITLES["case"], items=items or [DraftItem(
+            id="K1", gap=True, text=GAP.format(what="本年度选取的反面典型案例"))]))
+    parts.append(DraftPart(kind="causes", title=PART_TITLES["causes"], items=cause_items(causes, flat)
+                           or [DraftItem(id="C1", gap=True, text=GAP.format(what="结合上述问题，从思想根源上剖析原因"))]))
+    parts.append(DraftPart(kind="measures", title=PART_TITLES["measures"], items=measure_items(run, measures)
+                           or [DraftItem(id="M1", gap=True, text=GAP.format(what="针对上述问题的整改措施"))]))
+    return Draft(unit=f.unit, meeting_type=f.meeting_type, year=f.year, frame_id=frame.id, frame_name=frame.name,
+                 title=title_of(f, frame), parts=parts, citations=run.citations, guard_events=run.guard_events)

@@ -1,0 +1,152 @@
+"""Causes that analyse: each names a root, the problems it explains, and a reason in the writer's voice.
+
+Problems are filed under a root (the fact category's root in ``knowledge_base/genre/roots.yaml``, else the
+root whose description is nearest); the problems of one root share one cause. The model writes the reason
+(one small call with two worked reasons of that root in the right voice) and the genre predicates check it:
+it must speak of thought or Party spirit, not repeat the problems, not blame others, not pass a verdict the
+facts can't bear. When no answer passes, the bank's reasons for the root are offered as candidates for the
+user to pick (UI and CLI); the cause is a gap only if the user declines them all.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from rag.critic.lexicon import lexicon_of
+from rag.draft import slots
+from rag.draft.bank import Root, heading_examples, heading_nearest, root, roots
+from rag.draft.items import Cause, Problem
+from rag.draft.problems import NUMBERS, voice_ok
+from rag.draft.run import Run
+from rag.draft.text import clauses, contained
+from rag.genre import hanzi, matches
+
+MAX_CAUSES = 5
+MAX_NAMED = 2
+"""Problems named to the model per cause (more made the small model list them instead of analysing)."""
+VERDICT = re.compile(r"总是|从来|一贯|根本不|完全不|丝毫|一切|从不|彻底丧失|毫无")
+LISTING = re.compile(r"等问题|等方面的问题|这些问题说明|上述问题")
+
+
+def reason_problem(text: str, problems: list[Problem], shots: list[str], voice: str) -> str | None:
+    """Why ``text`` is not an acceptable reason for these problems (None when it is)."""
+    n = len(hanzi(text))
+    if not 12 <= n <= 90:
+        return "长度不合适"
+    if not matches("reason", text):
+        return "没有讲思想上的根子"
+    if NUMBERS.search(text) or matches("claimed", text):
+        return "复述了事实或写了结果"
+    if matches("blame_others", text):
+        return "把问题推给了别人"
+    if lexicon_of("excuse").find(text) or lexicon_of("hedge").find(text):
+        return "写了客观理由或弱化的词"
+    if VERDICT.search(text):
+        return "下了没有依据的结论"
+    told = "。".join(f"{p.heading}。{p.instance}" for p in problems)
+    heads = "。".join(p.heading for p in problems)
+    if contained(text, told) >= 0.6 or LISTING.search(text) or any(
+            len(hanzi(c)) >= 5 and contained(c, heads) >= 0.7 for c in clauses(text)):
+        return "只是复述或罗列问题"
+    if shots and max(contained(text, s) for s in shots) >= 0.7:
+        return "照抄了示例"
+    if not voice_ok(text, voice):
+        return "口吻不对"
+    return None
+
+
+def root_for(category: str, votes: list[tuple[str, float]]) -> str:
+    """The root a problem is filed under: the one its fact category names (roots.yaml), else the vote of
+    the nearest worked examples (the nearest counts most); with neither, 党性修养."""
+    named = [r.id for r in roots() if category in r.categories]
+    if len(named) == 1:
+        return named[0]
+    score: dict[str, float] = {}
+    for rank, (rid, _) in enumerate(votes):
+        if not named or rid in named:
+            score[rid] = score.get(rid, 0.0) + 1.0 / (rank + 1)
+    return max(score, key=score.get) if score else (named[0] if named else "党性修养")
+
+
+def votes_for(run: Run, text: str, k: int = 3) -> list[tuple[str, float]]:
+    """(root, weight) of the ``k`` worked 定性 examples nearest to a problem's text."""
+    if run.embedder is None:
+        return []
+    examples, _ = heading_examples()
+    nearest = heading_nearest(run.embedder)
+    vec = run.embedder.embed_query(text)
+    sims = nearest.matrix @ vec
+    order = np.argsort(-sims)[:k]
+    return [(examples[i].root, float(sims[i])) for i in order if examples[i].root]
+
+
+def group_by_root(run: Run, problems: list[Problem]) -> list[tuple[str, list[Problem]]]:
+    """(root, problems) in the order the roots first appear; at most MAX_CAUSES groups."""
+    groups: dict[str, list[Problem]] = {}
+    votes: dict[str, list[tuple[str, float]]] = {}
+    for p in problems:
+        fact = run.fact(p.fact_ids[0]) if p.fact_ids else None
+        votes[p.id] = votes_for(run, f"{p.heading}。{fact.text if fact else p.instance}")
+        p.root = root_for(fact.category if fact else "", votes[p.id])
+        groups.setdefault(p.root, []).append(p)
+    while len(groups) > MAX_CAUSES:
+        smallest = min(groups, key=lambda r: len(groups[r]))
+        moved = groups.pop(smallest)
+        target = _nearest_kept(moved, groups, votes)
+        for p in moved:
+            p.root = target
+        groups[target] += moved
+    return list(groups.items())
+
+
+def _nearest_kept(moved: list[Problem], groups: dict, votes: dict) -> str:
+    """The kept root the moved problems' votes favour most (else the largest group)."""
+    score = {r: sum(w for p in moved for rid, w in votes.get(p.id, []) if rid == r) for r in groups}
+    best = max(score, key=score.get)
+    return best if score[best] > 0 else max(groups, key=lambda r: len(groups[r]))
+
+
+def write_cause(run: Run, n: int, root_id: str, problems: list[Problem]) -> Cause:
+    """One cause: the model's reason when it passes the checks, else the bank's candidates."""
+    r: Root = root(root_id)
+    bank = list(r.examples(run.voice))
+    shots = [({"root": r.id, "problems": list(e.problems), "hint": ""}, e.reason) for e in bank[:run.profile.shots]]
+    retry = [({"root": r.id, "problems": list(e.problems), "hint": ""}, e.reason)
+             for e in (bank[1:] + bank[:1])[:run.profile.shots]]
+    heads = [p.heading for p in problems][:MAX_NAMED]
+    reasons = [e.reason for e in bank]
+    who = {"个人": "我", "支部": "支委会"}.get(run.voice, "班子")
+    hint = f"不要重复问题，从“{who}认为……”“{who}把……看得……”或“{who}怕……”写起，说清思想上的原因"
+    answer = slots.ask(run, "reason", shots, {"root": r.id, "problems": heads, "hint": ""},
+                       max_tokens=run.profile.reason_tokens,
+                       check=lambda t: reason_problem(t, problems, reasons, run.voice), retry_shots=retry,
+                       retry_inputs={"root": r.id, "problems": heads, "hint": hint})
+    cause = Cause(id=f"C{n}", root=r.id, title=r.title, problem_ids=[p.id for p in problems])
+    if answer is not None:
+        cause.reason = answer
+        return cause
+    cause.reason_from = "gap"
+    cause.candidates = reasons[:3]
+    return cause
+
+
+def write_causes(run: Run, problems: list[Problem]) -> list[Cause]:
+    """One cause per root of the draft's problems (see the module docstring)."""
+    run.emit("status", "正在剖析原因")
+    return [write_cause(run, i, root_id, group)
+            for i, (root_id, group) in enumerate(group_by_root(run, problems), start=1)]
+
+
+def choose_candidate(cause: Cause, pick: int | str | None) -> Cause:
+    """The cause with a candidate chosen (1-based index) or the user's own text; None/0 keeps the gap."""
+    if pick in (None, 0, ""):
+        return cause
+    if isinstance(pick, int):
+        if not 1 <= pick <= len(cause.candidates):
+            return cause
+        text, source = cause.candidates[pick - 1], "bank"
+    else:
+        text, source = str(pick).strip(), "user"
+    return cause.model_copy(update={"reason": text, "reason_from": source})

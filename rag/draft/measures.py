@@ -1,0 +1,225 @@
+"""Measures that fix the problem: one per problem (and one for last year's unfinished rectification).
+
+* The action is one small model call with the worked actions nearest to the problem; it must work on the
+  problem's own object (share content with its fact), claim no result, carry no date or number, and not
+  repeat another measure. Otherwise the fallback names the problem's own clause.
+* The checkable target is derived in code from the fact's numbers (``knowledge_base/genre/targets.yaml``:
+  the remaining quantity, full attendance, the time limit, the frequency restored…).
+* The deadline comes from the meeting date and the size of the task (``measures.yaml``), or from a date the
+  fact itself sets; the owner follows the material type and the fact's category. Both are proposals the
+  user confirms.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import re
+
+from rag.draft import slots
+from rag.draft.bank import action_examples, action_nearest, measure_data, target_rules
+from rag.draft.facts import Fact
+from rag.draft.items import Measure, Problem
+from rag.draft.problems import voice_ok
+from rag.draft.run import Run
+from rag.draft.text import clause, grams, similarity
+from rag.genre import hanzi, matches
+
+MAX_MEASURES = 12
+DATE_IN_ACTION = re.compile(r"\d{4}\s*年|\d{1,2}\s*月|[上下]半年|月底|年底|年内|底前|月前|日前|汛前")
+FACT_DATE = re.compile(r"(?:推迟到|推迟至|延期到|延期至|调整到|调整为|计划于?|预计于?|要求于?|拟于)(\d{4})年(?:(\d{1,2})月|(汛前|上半年|年底|底))")
+COMMON = {"问题", "工作", "加强", "不够", "落实", "一步", "进一", "整改", "建立", "制度", "开展", "推进", "完善",
+          "提高", "情况", "方面", "要求", "责任", "全面", "深入", "认真", "切实", "坚持", "存在", "没有", "到位", "完成",
+          "年度", "班子", "本人", "支部", "我们", "及时", "主动", "规范", "严格"}
+CN_NUM = {"一": 1, "两": 2, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
+
+
+def object_shared(action: str, fact: str, heading: str = "") -> bool:
+    """Does the action work on the problem's own object (content bigrams shared with its fact or 定性)?"""
+    return bool((grams(action) - COMMON) & (grams(fact) | grams(heading)))
+
+
+def action_problem(text: str, fact: str, heading: str, voice: str, taken: list[str]) -> str | None:
+    """Why ``text`` is not an acceptable action for this problem (None when it is)."""
+    n = len(hanzi(text))
+    if not 6 <= n <= 60:
+        return "长度不合适"
+    if DATE_IN_ACTION.search(text):
+        return "写了时限（时限由系统按会议日期提出）"
+    if matches("claimed", text):
+        return "写成了已经取得的结果"
+    if matches("blame_others", text) or matches("voice_third", text) or not voice_ok(text, voice) \
+            or matches("other_actor", text):
+        return "主语不是本班子、本支部或本人"
+    if not object_shared(text, fact, heading):
+        return "没有针对问题的具体对象"
+    if matches("empty_action", text) and len(hanzi(text)) < 14:
+        return "只有表态"
+    if any(similarity(text, t) >= 0.6 for t in taken):
+        return "与前面的措施重复"
+    return None
+
+
+def target_from(fact: str) -> tuple[str, int | None] | None:
+    """A checkable target derived from the fact's numbers, with the months it needs (first rule that applies)."""
+    for rule in target_rules():
+        m = rule.pattern.search(fact)
+        if not m:
+            continue
+        g = {k.rstrip("2"): v for k, v in m.groupdict().items() if v is not None}
+        values = {"unit": g.get("unit") or "", "obj": g.get("obj") or ""}
+        if rule.kind == "remaining":
+            a, b = _number(g.get("a")), _number(g.get("b"))
+            if a is None or b is None or b >= a:
+                continue
+            values["diff"] = _fmt(a - b, g.get("a", ""), g.get("b", ""))
+        elif rule.kind in ("same", "next"):
+            n = _number(g.get("n"))
+            if n is None:
+                continue
+            values["n"] = g.get("n")
+            values["next"] = _fmt(n + 1, g.get("n", ""), "")
+        return rule.template.format(**values), rule.months
+    return None
+
+
+def _number(raw: str | None) -> float | None:
+    if not raw:
+        return None
+    if raw in CN_NUM:
+        return float(CN_NUM[raw])
+    try:
+        return float(raw)
+    except ValueError:
+        return None
+
+
+def _fmt(value: float, *sources: str) -> str:
+    decimals = max((len(s.split(".")[1]) for s in sources if s and "." in s), default=0)
+    return f"{value:.{decimals}f}" if decimals else str(int(round(value)))
+
+
+def meeting_day(run: Run) -> dt.date:
+    """The meeting date, or the customary January after the 年度 when the facts give none."""
+    return run.facts.meeting_date or dt.date(run.facts.year + 1, 1, 20)
+
+
+def deadline(meeting: dt.date, months: int) -> str:
+    """End of the month ``months`` after the meeting, as “YYYY年M月底前”."""
+    y, m = divmod(meeting.month - 1 + months, 12)
+    year, month = meeting.year + y, m + 1
+    calendar.monthrange(year, month)
+    return f"{year}年{month}月底前"
+
+
+def deadline_for(run: Run, action: str, target: str, months: int | None, fact: str) -> tuple[str, bool]:
+    """(deadline phrase, recurring?) from a date the fact sets, the target's size or the action's words."""
+    meeting = meeting_day(run)
+    m = FACT_DATE.search(fact)
+    if m and m.group(2) and dt.date(int(m.group(1)), int(m.group(2)), 1) > meeting:
+        return f"{m.group(1)}年{int(m.group(2))}月底前", False
+    if m and m.group(3) and int(m.group(1)) >= meeting.year:
+        when = "年底前" if "底" in m.group(3) else m.group(3)
+        return f"{m.group(1)}年{when}", False
+    data = measure_data()
+    words = f"{action}，{target}"
+    for klass in data["deadlines"]:
+        if any(w in words for w in klass["words"]):
+            if klass.get("recurring"):
+                start = deadline(meeting, 1).replace("月底前", "月")
+                return f"自{start}起长期坚持", True
+            months = months or klass["months"]
+            break
+    return deadline(meeting, months or data.get("default_months", 3)), False
+
+
+def owner_for(run: Run, category: str) -> str:
+    """The proposed owner: 本人 for a 个人 material, else by the fact's category (to be confirmed)."""
+    owners = measure_data()["owners"]
+    if run.voice == "个人":
+        return "本人"
+    table = owners.get(run.voice, {})
+    return table.get(category) or table.get("default", "")
+
+
+def write_action(run: Run, heading: str, fact: Fact, text: str, taken: list[str]) -> tuple[str, str]:
+    """(action, source) for one problem: the model's when it passes the checks, else the fallback."""
+    examples = action_examples()
+    k = run.profile.shots
+    if run.embedder is not None:
+        nearest = action_nearest(run.embedder)
+        vec = run.embedder.embed_query(f"{heading}。{text}")
+        first = nearest.pick("", fact.category, k=k, vector=vec)
+        second = nearest.pick("", fact.category, k=k, skip=k, vector=vec)
+    else:
+        same = [i for i, e in enumerate(examples) if e.category == fact.category] + list(range(len(examples)))
+        first, second = same[:k], same[k:2 * k]
+    shots = [({"heading": examples[i].heading, "fact": examples[i].fact}, examples[i].action) for i in first]
+    retry = [({"heading": examples[i].heading, "fact": examples[i].fact}, examples[i].action) for i in second]
+    answer = slots.ask(run, "action", shots, {"heading": heading, "fact": text},
+                       max_tokens=run.profile.action_tokens,
+                       check=lambda t: action_problem(t, text, heading, run.voice, taken), retry_shots=retry)
+    if answer is not None:
+        return answer, "model"
+    return f"针对{clause(heading)}的问题，逐项明确整改办法和责任人", "bank"
+
+
+def write_measure(run: Run, n: int, problem_ids: list[str], heading: str, fact: Fact, text: str,
+                  taken: list[str], used_results: list[str]) -> Measure:
+    """One measure for one problem (or last year's unfinished rectification)."""
+    action, source = write_action(run, heading, fact, text, taken)
+    derived = target_from(fact.text)
+    if derived:
+        target, months, target_source = derived[0], derived[1], "facts"
+    elif matches("result", action):
+        target, months, target_source = "", None, "model"
+    else:
+        meeting = "民主生活会" if "民主" in run.frame.meeting else "组织生活会"
+        target, months, target_source = _fallback_result(used_results).format(meeting=meeting), None, "bank"
+    due, _ = deadline_for(run, action, target if target_source == "facts" else "", months, fact.text)
+    return Measure(id=f"M{n}", problem_ids=problem_ids, action=action, action_from=source, target=target,
+                   target_from=target_source, owner=owner_for(run, fact.category), deadline=due)
+
+
+def _fallback_result(used: list[str]) -> str:
+    """The least used of the fallback results (so no clause repeats in three measures)."""
+    options = measure_data()["results"]
+    pick = min(options, key=lambda r: (used.count(r), options.index(r)))
+    used.append(pick)
+    return pick
+
+
+def write_measures(run: Run, problems: list[Problem], unfinished: list[Fact]) -> list[Measure]:
+    """One measure per problem (at most MAX_MEASURES), then one per unfinished rectification fact."""
+    run.emit("status", "正在拟定整改措施")
+    out: list[Measure] = []
+    taken: list[str] = []
+    used_results: list[str] = []
+    for p in problems[:MAX_MEASURES]:
+        fact = run.fact(p.fact_ids[0]) if p.fact_ids else None
+        if fact is None:
+            continue
+        m = write_measure(run, len(out) + 1, [p.id], p.heading, fact, p.instance, taken, used_results)
+        taken.append(m.action)
+        out.append(m)
+    for fact in unfinished:
+        m = write_measure(run, len(out) + 1, [], "上年度整改事项还没有全部完成", fact, fact.text, taken, used_results)
+        m.fact_id = fact.id
+        taken.append(m.action)
+        out.append(m)
+    return out
+
+
+UNFINISHED = re.compile(r"未完成|尚未|没有完成|推迟|延期|仍有|还有\d|剩余|未按期|未全部")
+
+
+def unfinished_rectification(run: Run, fact_ids: list[str]) -> list[Fact]:
+    """The 上年度整改 facts that say something is still left to do (in words, in numbers, or by a date ahead)."""
+    facts = [f for f in (run.fact(fid) for fid in fact_ids) if f is not None]
+    return [f for f in facts if UNFINISHED.search(f.text) or target_from(f.text) or _date_ahead(run, f.text)]
+
+
+def _date_ahead(run: Run, text: str) -> bool:
+    meeting = meeting_day(run)
+    return any(dt.date(int(y), int(m), 1) >= meeting.replace(day=1)
+               for y, m in re.findall(r"(\d{4})年(\d{1,2})月", text) if 1 <= int(m) <= 12)

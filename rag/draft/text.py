@@ -1,0 +1,42 @@
+"""Small text helpers shared by the drafting steps (character bigrams: Chinese has no spaces)."""
+
+from __future__ import annotations
+
+import re
+
+from rag.genre import hanzi
+
+
+def grams(text: str) -> set[str]:
+    """Distinct bigrams of the Chinese characters of ``text``."""
+    t = hanzi(text)
+    return {t[i:i + 2] for i in range(len(t) - 1)}
+
+
+def contained(a: str, b: str) -> float:
+    """Share of ``a``'s Chinese character bigrams that also occur in ``b`` (0..1; 1.0 for an empty ``a``)."""
+    ga = grams(a)
+    return len(ga & grams(b)) / len(ga) if ga else 1.0
+
+
+def similarity(a: str, b: str) -> float:
+    """Overlap of the two texts' Chinese character bigrams (Jaccard, 0..1)."""
+    ga, gb = grams(a), grams(b)
+    return len(ga & gb) / len(ga | gb) if ga and gb else 0.0
+
+
+def clause(text: str) -> str:
+    """``text`` without numbering, surrounding quotes and closing punctuation."""
+    text = re.sub(r"^\s*(?:[一二三四五六七八九十]是|\d+[.、．])", "", text.strip())
+    return text.strip().rstrip("。；;，,、 ")
+
+
+def sentence(text: str) -> str:
+    """``text`` as one sentence ending in 。 (closing punctuation normalised)."""
+    body = clause(text)
+    return f"{body}。" if body else ""
+
+
+def clauses(text: str) -> list[str]:
+    """The clauses of ``text`` (split at ，；。：), stripped, empty ones dropped."""
+    return [c.strip() for c in re.split(r"[，,；;。：:！？!?]", text) if c.strip()]
