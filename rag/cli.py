@@ -156,6 +156,8 @@ def draft(
     docx: Path = typer.Option(None, "--docx", help="同时导出公文格式的 .docx"),
     model: str = typer.Option(None, "--model", help="模型后端：embedded | openai | fake（默认取配置）"),
     no_kb: bool = typer.Option(False, "--no-kb", help="不检索知识库"),
+    causes: str = typer.Option("ask", "--causes",
+                               help="模型没写出合格原因时的候选原因：ask 逐条询问（终端交互时）| first 取第一条 | keep 保留待选标记"),
 ) -> None:
     """根据事实起草对照检查材料（只用提供的事实，缺事实处标注待补充）。"""
     from rich.progress import Progress, SpinnerColumn, TextColumn
@@ -184,6 +186,7 @@ def draft(
         fail(exc)
     except ZhaojingError as exc:
         fail(exc)
+    result = _pick_causes(result, causes)
     text = to_markdown(result)
     if output:
         output.write_text(text, encoding="utf-8")
@@ -198,6 +201,30 @@ def draft(
     s = result.stats
     console.print(f"用时 {s['seconds']} 秒，调用模型 {s['llm_calls']} 次，事实使用率 {s['fact_coverage']:.0%}，"
                   f"待补充 {s['gaps']} 处，拦截无依据内容 {s['guard_events']} 处。请逐项确认措施中的时限和责任人。")
+
+
+def _pick_causes(result: Draft, mode: str) -> Draft:
+    """Offer the bank's candidate reasons for causes the model could not write (see ``--causes``)."""
+    import sys
+
+    from rag.draft.revise import choose_cause
+
+    waiting = [it for it in result.part("causes").items if it.gap and it.candidates] if result.part("causes") else []
+    if not waiting or mode == "keep" or (mode == "ask" and not sys.stdin.isatty()):
+        if waiting:
+            console.print(f"有 {len(waiting)} 条原因待选择：草稿中标注了【请选择或填写】，可加 --causes first 取第一条候选，"
+                          "或在界面上选择。")
+        return result
+    for item in waiting:
+        pick: int | str = 1
+        if mode == "ask":
+            console.print(f"\n[bold]{item.heading}[/bold]：模型没有写出合格的原因，请选择一条候选（0 保留待选，也可直接输入自己的话）")
+            for i, cand in enumerate(item.candidates, start=1):
+                console.print(f"  {i}. {cand}")
+            raw = typer.prompt("选择", default="1").strip()
+            pick = int(raw) if raw.isdigit() else raw
+        result = choose_cause(result, item.id, pick)
+    return result
 
 
 def _save_partial(exc: DraftInterrupted, target: Path, to_markdown: Callable[[Draft], str]) -> None:

@@ -109,7 +109,10 @@ def claims(text: str) -> list[Claim]:
         out.append(Claim(kind, text[a:b], a, b, value))
 
     for m in p["quoted"].finditer(text):
-        add("quoted", m.start(), m.end(), (_flat(m.group(1) or m.group(2)),))
+        inner = m.group(1) or m.group(2)
+        if p["phrase"].fullmatch(inner):
+            continue  # a fixed formulation in quotes (“两个维护”) is not a name to look up
+        add("quoted", m.start(), m.end(), (_flat(inner),))
     for m in p["date_ar"].finditer(text):
         if m.group(1):
             add("date", m.start(), m.end(), (int(m.group(1)), _int(m.group(2)), _int(m.group(3))))

@@ -16,7 +16,9 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 
 from rag.draft import prompting
 from rag.draft.injection import screen_text
+from rag.errors import LLMError
 from rag.llm import complete
+from rag.llm.calls import SWITCH_HINT
 
 Check = Callable[[str], str | None]
 """Returns why an answer is rejected, or None when it is acceptable."""
@@ -39,6 +41,19 @@ class SlotLog:
 
     def count(self, step: str, accepted: bool | None = None) -> int:
         return sum(a.step == step and (accepted is None or (a.rejected is None) == accepted) for a in self.attempts)
+
+
+USELESS_AFTER = 6
+"""Rejected answers in a row, from the start of a draft, after which the model is taken to be unusable."""
+
+
+def _give_up_if_useless(log: SlotLog) -> None:
+    """A model whose first answers are all unusable (a wrong model, a broken endpoint answering
+    boilerplate) stops the draft with a clear error instead of a draft made only of fallbacks."""
+    if len(log.attempts) >= USELESS_AFTER and all(a.rejected for a in log.attempts):
+        reasons = "；".join(dict.fromkeys(a.rejected or "" for a in log.attempts))
+        raise LLMError(f"模型的回答连续 {len(log.attempts)} 次不合格（{reasons}）",
+                       f"请确认选用的是对话模型、接口返回正常；{SWITCH_HINT}")
 
 
 def messages(step: str, meeting_type: str, shots: Sequence[tuple[dict, str]], inputs: dict,
@@ -84,6 +99,7 @@ def ask(run, step: str, shots: Sequence[tuple[dict, str]], inputs: dict, *, chec
         run.slots.attempts.append(Attempt(step=step, answer=answer, rejected=why))
         if why is None:
             return answer
+        _give_up_if_useless(run.slots)
         if attempt == 0:
             run.emit("status", f"模型的回答不合格（{why}），换一组示例重写")
     return None
