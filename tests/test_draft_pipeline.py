@@ -22,6 +22,7 @@ from rag.draft.plan import plan_facts, resolve_frame
 from rag.draft.render import to_markdown
 from rag.embed import FakeEmbedder
 from rag.errors import InputError, LLMError
+from rag.evals.scripted import ScriptedChatModel
 from rag.llm.fake import FakeChatModel
 
 EMB = FakeEmbedder()
@@ -131,7 +132,8 @@ def test_causes_name_root_problems_and_the_models_reason(facts):
 def test_a_cause_that_blames_others_or_lists_problems_becomes_candidates(facts):
     blame = "一些员工对工作的重要性认识不足"
     listing = "送戏下乡排期贴近群众还不够等问题，说明宗旨意识不强"
-    m = model(*HEADINGS, blame, listing, REASONS[1], *ACTIONS, LESSON)
+    adapted_blame = "他们对送戏下乡的重要性认识不足，把演出当成任务"
+    m = model(*HEADINGS, blame, listing, adapted_blame, REASONS[1], *ACTIONS, LESSON)  # two tries, then adapt
     d = draft(facts, m)
     first = d.part("causes").items[0]
     assert first.gap and "【请选择或填写" in first.text and len(first.candidates) >= 2
@@ -195,7 +197,7 @@ def test_inline_special_frame_keeps_its_name_and_headings_are_not_doubled():
                "years": [2025], "theme": "聚焦巡察反馈问题抓整改",
                "aspects": [{"name": "对照党章党规，查找支部政治功能方面的差距", "keywords": ["政治功能"]},
                            {"name": "对照群众期盼，查找服务群众方面的差距", "keywords": ["服务群众"]}]})
-    d = draft(facts, FakeChatModel(strict=False))
+    d = draft(facts, ScriptedChatModel())
     text = to_markdown(d)
     assert d.title == "某公司工程部党支部2025年巡察整改专题组织生活会对照检查材料"
     assert "（一）对照党章党规，查找支部政治功能方面的差距\n" in text and "差距方面" not in text
@@ -205,7 +207,7 @@ def test_inline_special_frame_keeps_its_name_and_headings_are_not_doubled():
 
 def test_a_personal_title_names_the_post():
     facts = load_facts("examples/facts/geren-2025-lanxi-fujuzhang.yaml")
-    d = draft(facts, FakeChatModel(strict=False))
+    d = draft(facts, ScriptedChatModel())
     assert d.title.endswith("2025年度民主生活会个人对照检查材料") and facts.writer.role in d.title
 
 
@@ -323,6 +325,12 @@ def test_warm_up_reads_the_first_steps_instructions_only():
     assert [m.content for m in messages] == [prompting.render("heading", meeting_type="个人")]
     assert kwargs == {"max_tokens": 1}
     assert warm_up(FakeChatModel(strict=True)) is False
+
+
+def test_a_model_whose_every_answer_is_unusable_stops_the_draft_with_a_clear_error(facts):
+    with pytest.raises(DraftInterrupted) as info:
+        draft(facts, FakeChatModel(strict=False))
+    assert "连续 6 次不合格" in info.value.message and "对话模型" in info.value.hint
 
 
 def test_profile_comes_from_the_setting_not_the_class(monkeypatch):

@@ -6,17 +6,22 @@ from jinja2 import UndefinedError
 from rag.draft import prompting
 
 FACTS = [{"id": "F1", "text": "2025年缺课2次", "source": "考勤"}]
-PROBLEMS = [{"id": "P1", "summary": "学习不扎实"}]
 VARIABLES = {
     "system": {"meeting_type": "个人"},
-    "perspective": {"meeting_type": "个人"},
-    "problems_task": {"meeting_type": "个人", "dimensions": ["理想信念", "党性修养"], "with_summary": True},
-    "problems": dict(unit="某局", meeting_type="班子", role="", year=2025, aspect="在固本培元、增强党性上带头",
-                     facts=FACTS, requirements=["要求一"], feedback=None, instruction=None, max_items=2,
-                     dimensions=["理想信念", "党性修养"], with_summary=True),
-    "causes": dict(unit="某局", meeting_type="班子", year=2025, problems=PROBLEMS, dimensions=["党性修养"], max_items=2,
-                   feedback="缺少思想根源", instruction=None),
-    "measures": dict(unit="某局", meeting_type="个人", year=2025, problems=PROBLEMS, feedback=None, instruction="更具体"),
+    "perspective": {"meeting_type": "支部"},
+    "heading": {"meeting_type": "个人"},
+    "heading_input": {"fact": "2025年缺课2次"},
+    "reason": {"meeting_type": "班子"},
+    "reason_input": {"root": "党性修养", "problems": ["参加组织生活不够经常", "讲党课不足"], "hint": "从“班子认为”写起"},
+    "action": {"meeting_type": "支部"},
+    "action_input": {"heading": "参加组织生活不够经常", "fact": "2025年缺课2次", "hint": "动词开头"},
+    "lesson": {"meeting_type": "个人"},
+    "lesson_input": {"case": "某局干部违规收受礼金", "problems": ["廉洁自律的防线守得不够牢"]},
+    "retell": {"meeting_type": "班子"},
+    "retell_input": {"fact": "群众反映，窗口办事要跑三趟"},
+    "adapt": {"meeting_type": "个人"},
+    "adapt_input": {"reference": "我把理论学习看成完成任务", "problems": ["学用结合不够"]},
+    "aspect_choice": {"fact": "2025年缺课2次", "a": "理论学习方面", "b": "党员意识方面"},
     "revise": dict(meeting_type="个人", part_label="存在的问题", text="学习不扎实", facts=FACTS, instruction="再具体一些"),
     "naive": dict(unit="某局", meeting_type="班子", year=2025, frame_name="五个带头", aspects=["甲", "乙"],
                   facts=FACTS, passages=["资料"]),
@@ -31,15 +36,16 @@ def test_every_prompt_has_variables():
 @pytest.mark.parametrize("name", sorted(VARIABLES))
 def test_prompt_renders(name):
     text = prompting.render(name, **VARIABLES[name])
-    assert len(text) >= 15
+    assert len(text) >= (5 if name.endswith("_input") else 15)
     for value in VARIABLES[name].values():
         if isinstance(value, str) and value and name != "system":
-            assert value in text or value in ("班子", "个人")
+            assert value in text or value in ("班子", "个人", "支部")
+
 
 
 def test_missing_variable_fails():
     with pytest.raises(UndefinedError):
-        prompting.render("problems", unit="某局")
+        prompting.render("action_input", heading="某局")
 
 
 def test_sandbox_blocks_unsafe_attribute_access():
@@ -48,33 +54,31 @@ def test_sandbox_blocks_unsafe_attribute_access():
         env.from_string("{{ x.__class__.__mro__[1].__subclasses__() }}").render(x="")
 
 
-def test_fact_lines_stay_separate():
-    text = prompting.render("problems", **{**VARIABLES["problems"], "facts": FACTS * 2})
-    assert text.count("[F1] 2025年缺课2次（来源：考勤）\n") == 2
-
-
 def test_largest_prompts_fit_the_small_models_context():
-    """Worst case per step from the example facts: prompt characters (≥ Qwen tokens for Chinese) plus
-    the step's output cap stay inside the embedded model's 4,096-token context."""
+    """Worst case per step: the longest fact of the example and dev facts files, every step's examples
+    (the longest of the bank) and the output cap stay inside the embedded model's 4,096-token context
+    (characters ≥ Qwen tokens for Chinese)."""
     from pathlib import Path
 
+    from rag.draft.bank import action_examples, heading_examples, roots
     from rag.draft.facts import load_facts
-    from rag.draft.pipeline import DIMENSIONS, MAX_FACTS_PER_ASPECT, MAX_TOKENS
+    from rag.draft.profile import LARGE
+    from rag.draft.slots import messages
     from rag.llm.embedded import DEFAULT_N_CTX
 
-    facts = [f for path in sorted(Path("examples/facts").glob("*.yaml")) for f in load_facts(path).facts]
-    longest = sorted(facts, key=lambda f: len(f.text) + len(f.source or ""))[-MAX_FACTS_PER_ASPECT:]
-    view = [{"id": f.id, "text": f.text, "source": f.source} for f in longest]
-    problems = [{"id": f"P{i}", "summary": "对群众诉求回应不及时" * 3} for i in range(1, 16)]
-    base = dict(unit="某县某某某某局领导班子", meeting_type="个人", year=2025, feedback="反馈" * 100, instruction="要求" * 50)
-    steps = {
-        "problems": dict(base, role="副局长", aspect="在坚决扛起管党治党责任上带头", facts=view,
-                         requirements=["要" * 110] * 2, max_items=2, dimensions=DIMENSIONS,
-                         with_summary=True),
-        "causes": dict(base, problems=problems, dimensions=DIMENSIONS, max_items=4),
-        "measures": dict(base, problems=problems),
+    files = [*Path("examples/facts").glob("*.yaml"), *Path("evals/datasets/facts").rglob("*.yaml")]
+    longest = max((f.text for path in files for f in load_facts(path).facts), key=len)
+    heads, _ = heading_examples()
+    k = LARGE.shots
+    shots = {
+        "heading": [({"fact": e.fact}, e.heading) for e in sorted(heads, key=lambda e: -len(e.fact))[:k]],
+        "action": [({"heading": e.heading, "fact": e.fact, "hint": ""}, e.action)
+                   for e in sorted(action_examples(), key=lambda e: -len(e.fact))[:k]],
+        "reason": [({"root": r.id, "problems": list(e.problems), "hint": ""}, e.reason)
+                   for r in roots() for e in r.examples("班子")][:k],
     }
-    system = prompting.render("system", meeting_type="个人")
-    for step, variables in steps.items():
-        size = len(system) + len(prompting.render(step, **variables)) + 20  # + the JSON line and chat markup
-        assert size + MAX_TOKENS[step] <= DEFAULT_N_CTX, (step, size)
+    inputs = {"heading": {"fact": longest}, "action": {"heading": "甲" * 20, "fact": longest, "hint": "要" * 40},
+              "reason": {"root": "党性修养", "problems": ["甲" * 20] * 2, "hint": "要" * 60}}
+    for step, variables in inputs.items():
+        size = sum(len(m.content) + 10 for m in messages(step, "个人", shots[step], variables, "要求" * 50))
+        assert size + 200 <= DEFAULT_N_CTX, (step, size)

@@ -30,6 +30,29 @@ VERDICT = re.compile(r"总是|从来|一贯|根本不|完全不|丝毫|一切|�
 LISTING = re.compile(r"等问题|等方面的问题|这些问题说明|上述问题")
 
 
+SHORTFALL = re.compile(r"(?:还|仍|依然|比较|较)?(?:不够|不到位|不足|不强|不深|不实|不严|不紧|不细|不高|不力|不及时|不主动|不规范|"
+                       r"不彻底|不充分|不扎实|不牢|存在|缺位|缺失|缺乏|滞后|偏弱|偏软|偏少|没有|未能|流于|打了?折扣|走过场|有差距|有待|过多|不)")
+
+
+def shorten(text: str, limit: int = 80) -> str:
+    """A reason that runs on: cut at the last “；” or “，” that keeps it within ``limit`` characters."""
+    if len(hanzi(text)) <= limit:
+        return text
+    for sep in "；，":
+        cuts = [i for i, ch in enumerate(text) if ch == sep and len(hanzi(text[:i])) <= limit]
+        if cuts and len(hanzi(text[:cuts[-1]])) >= 20:
+            return text[:cuts[-1]]
+    return text
+
+
+def topic(heading: str) -> str:
+    """What a problem is about, without the shortfall it names (“学用结合还不够紧密” → “学用结合”):
+    given to the model instead of the 定性, which it otherwise repeats as its “reason”."""
+    m = SHORTFALL.search(heading)
+    head = heading[:m.start()] if m and m.start() >= 2 else heading
+    return head.rstrip("的和与在对、，") or heading
+
+
 def reason_problem(text: str, problems: list[Problem], shots: list[str], voice: str) -> str | None:
     """Why ``text`` is not an acceptable reason for these problems (None when it is)."""
     n = len(hanzi(text))
@@ -54,6 +77,9 @@ def reason_problem(text: str, problems: list[Problem], shots: list[str], voice: 
         return "照抄了示例"
     if not voice_ok(text, voice):
         return "口吻不对"
+    parts = [c for c in clauses(text) if len(hanzi(c)) >= 4]
+    if len(set(parts)) < len(parts):
+        return "句子重复"
     return None
 
 
@@ -112,24 +138,44 @@ def write_cause(run: Run, n: int, root_id: str, problems: list[Problem]) -> Caus
     """One cause: the model's reason when it passes the checks, else the bank's candidates."""
     r: Root = root(root_id)
     bank = list(r.examples(run.voice))
-    shots = [({"root": r.id, "problems": list(e.problems), "hint": ""}, e.reason) for e in bank[:run.profile.shots]]
-    retry = [({"root": r.id, "problems": list(e.problems), "hint": ""}, e.reason)
+    shots = [({"root": r.id, "problems": [topic(x) for x in e.problems], "hint": ""}, e.reason)
+             for e in bank[:run.profile.shots]]
+    retry = [({"root": r.id, "problems": [topic(x) for x in e.problems], "hint": ""}, e.reason)
              for e in (bank[1:] + bank[:1])[:run.profile.shots]]
-    heads = [p.heading for p in problems][:MAX_NAMED]
+    heads = [topic(p.heading) for p in problems][:MAX_NAMED]
     reasons = [e.reason for e in bank]
     who = {"个人": "我", "支部": "支委会"}.get(run.voice, "班子")
     hint = f"不要重复问题，从“{who}认为……”“{who}把……看得……”或“{who}怕……”写起，说清思想上的原因"
     answer = slots.ask(run, "reason", shots, {"root": r.id, "problems": heads, "hint": ""},
                        max_tokens=run.profile.reason_tokens,
                        check=lambda t: reason_problem(t, problems, reasons, run.voice), retry_shots=retry,
-                       retry_inputs={"root": r.id, "problems": heads, "hint": hint})
+                       retry_inputs={"root": r.id, "problems": heads, "hint": hint}, fix=shorten)
     cause = Cause(id=f"C{n}", root=r.id, title=r.title, problem_ids=[p.id for p in problems])
+    if answer is None:
+        answer = adapt_reason(run, r, bank, heads, problems, reasons)
+        cause.reason_from = "retry"
     if answer is not None:
         cause.reason = answer
         return cause
     cause.reason_from = "gap"
     cause.candidates = reasons[:3]
     return cause
+
+
+def adapt_reason(run: Run, r: Root, bank: list, heads: list[str], problems: list[Problem],
+                 reasons: list[str]) -> str | None:
+    """The third try: the model adapts the bank's nearest reason to these problems (it must change it)."""
+    if not bank:
+        return None
+    reference = max(bank, key=lambda e: len(set("".join(e.problems)) & set("".join(heads)))).reason
+    shot_problems = list(bank[0].problems)
+    shots = [({"reference": bank[-1].reason, "problems": shot_problems}, bank[0].reason)] if len(bank) > 1 else []
+
+    def check(text: str) -> str | None:
+        return reason_problem(text, problems, reasons, run.voice)
+
+    return slots.ask(run, "adapt", shots, {"reference": reference, "problems": heads},
+                     max_tokens=run.profile.reason_tokens, check=check, retries=0)
 
 
 def write_causes(run: Run, problems: list[Problem]) -> list[Cause]:

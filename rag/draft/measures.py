@@ -26,6 +26,7 @@ from rag.draft.text import clause, grams, similarity
 from rag.genre import hanzi, matches
 
 MAX_MEASURES = 12
+ACTION_HINT = "动词开头（如完善、规范、推动、补齐、修订），直接说对事实里的那件事怎么改，不写时间，不写别的单位"
 DATE_IN_ACTION = re.compile(r"\d{4}\s*年|\d{1,2}\s*月|[上下]半年|月底|年底|年内|底前|月前|日前|汛前")
 FACT_DATE = re.compile(r"(?:推迟到|推迟至|延期到|延期至|调整到|调整为|计划于?|预计于?|要求于?|拟于)(\d{4})年(?:(\d{1,2})月|(汛前|上半年|年底|底))")
 COMMON = {"问题", "工作", "加强", "不够", "落实", "一步", "进一", "整改", "建立", "制度", "开展", "推进", "完善",
@@ -154,11 +155,16 @@ def write_action(run: Run, heading: str, fact: Fact, text: str, taken: list[str]
     else:
         same = [i for i, e in enumerate(examples) if e.category == fact.category] + list(range(len(examples)))
         first, second = same[:k], same[k:2 * k]
-    shots = [({"heading": examples[i].heading, "fact": examples[i].fact}, examples[i].action) for i in first]
-    retry = [({"heading": examples[i].heading, "fact": examples[i].fact}, examples[i].action) for i in second]
-    answer = slots.ask(run, "action", shots, {"heading": heading, "fact": text},
-                       max_tokens=run.profile.action_tokens,
-                       check=lambda t: action_problem(t, text, heading, run.voice, taken), retry_shots=retry)
+    shots = [({"heading": examples[i].heading, "fact": examples[i].fact, "hint": ""}, examples[i].action) for i in first]
+    retry = [({"heading": examples[i].heading, "fact": examples[i].fact, "hint": ""}, examples[i].action)
+             for i in second]
+
+    def check(t: str) -> str | None:
+        return action_problem(t, text, heading, run.voice, taken)
+
+    answer = slots.ask(run, "action", shots, {"heading": heading, "fact": text, "hint": ""},
+                       max_tokens=run.profile.action_tokens, check=check, retry_shots=retry,
+                       retry_inputs={"heading": heading, "fact": text, "hint": ACTION_HINT})
     if answer is not None:
         return answer, "model"
     return f"针对{clause(heading)}的问题，逐项明确整改办法和责任人", "bank"

@@ -17,6 +17,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from rag.draft import prompting
 from rag.draft.injection import screen_text
 from rag.errors import LLMError
+from rag.genre import matches
 from rag.llm import complete
 from rag.llm.calls import SWITCH_HINT
 
@@ -70,6 +71,24 @@ def messages(step: str, meeting_type: str, shots: Sequence[tuple[dict, str]], in
     return out
 
 
+REPEATED = re.compile(r"(.{2,8})\1{2,}")
+BARE_NUMBER = re.compile(r"\d+(?![\d.%％]|\s*[\u4e00-\u9fff])")
+
+
+def garbled(text: str) -> str | None:
+    """Why an answer is not usable prose at all (Latin letters, a chunk repeated, a cut or doubled word,
+    a bare number), or None."""
+    if re.search(r"[A-Za-z]", text):
+        return "夹杂了外文"
+    if REPEATED.search(text):
+        return "内容重复"
+    if matches("cut_fragment", text) or matches("doubled", text):
+        return "有残句或重复的词"
+    if BARE_NUMBER.search(text):
+        return "有来历不明的数字"
+    return None
+
+
 def clean_line(text: str) -> str:
     """The first line of an answer without numbering, labels, quotes and closing punctuation."""
     line = next((ln for ln in text.strip().splitlines() if ln.strip()), "")
@@ -80,7 +99,8 @@ def clean_line(text: str) -> str:
 
 
 def ask(run, step: str, shots: Sequence[tuple[dict, str]], inputs: dict, *, check: Check, max_tokens: int,
-        retry_shots: Sequence[tuple[dict, str]] | None = None, retry_inputs: dict | None = None) -> str | None:
+        retry_shots: Sequence[tuple[dict, str]] | None = None, retry_inputs: dict | None = None,
+        retries: int = 1, fix: Callable[[str], str] | None = None) -> str | None:
     """Ask one small job; the accepted answer, or None after a second rejected attempt.
 
     ``run`` supplies the model, the material type, the event sink and the counters (see
@@ -88,14 +108,16 @@ def ask(run, step: str, shots: Sequence[tuple[dict, str]], inputs: dict, *, chec
     ask for (an answer that outputs one is rejected).
     """
     tries = [(shots, inputs, 0.0),
-             (retry_shots if retry_shots is not None else shots, retry_inputs or inputs, 0.4)]
+             (retry_shots if retry_shots is not None else shots, retry_inputs or inputs, 0.4)][:1 + retries]
     for attempt, (examples, given, temperature) in enumerate(tries):
         msgs = messages(step, run.facts.meeting_type, examples, given, run.instruction)
         raw = complete(run.model, msgs, max_tokens=max_tokens, stop=["\n"], temperature=temperature,
                        stats=run.stats, on_token=run.token_sink(), on_retry=lambda note: run.emit("status", note))
         answer = clean_line(raw)
+        if fix is not None:
+            answer = fix(answer)
         screened = screen_text(answer, system=str(msgs[0].content), targets=run.injection_targets())
-        why = "疑似执行了材料中的指令" if screened != answer else check(answer)
+        why = "疑似执行了材料中的指令" if screened != answer else garbled(answer) or check(answer)
         run.slots.attempts.append(Attempt(step=step, answer=answer, rejected=why))
         if why is None:
             return answer

@@ -66,7 +66,7 @@ def avoidable_gaps(doc: ParsedDraft, aspects_filled: Sequence[str]) -> list[str]
 
 
 def _key(name: str) -> str:
-    return hanzi(name).removesuffix("方面")[:10]
+    return hanzi(ITEM_MARK.sub("", name)).removesuffix("方面")[:10]
 
 
 def placement(doc: ParsedDraft, facts: dict[str, str], labels: dict[str, list[str]]) -> tuple[float | None, list[str]]:
