@@ -159,7 +159,7 @@ def test_measures_get_targets_from_the_facts_deadlines_from_the_meeting_and_owne
     assert "2026年3月底前" in measures[2].text  # the date the fact itself sets
     assert all("月底前" in m.text or "起长期坚持" in m.text for m in measures)
     rect = to_markdown(d).split("二、存在的问题")[0]
-    assert "未完成的事项已列入本次整改措施第3条" in rect
+    assert "未完成的事项已列入本次整改措施" in rect
 
 
 def test_a_claimed_result_or_a_date_in_the_action_is_rejected(facts):

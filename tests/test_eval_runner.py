@@ -148,7 +148,7 @@ class Flaky(ScriptedChatModel):
 
 def test_failed_case_is_recorded_and_rerun_resumes(tmp_path):
     ds = D.load_dataset("drafting").select(TWO)
-    unit = "个人"  # only the second case (a 个人 material) has this word in its prompts
+    unit = "用“我”来写"  # only the second case (a 个人 material) has this in its prompts
     flaky = Flaky(unit=unit)
     first = run_eval(ds, model=flaky, model_label="m", run_id="resume-me")
     failed = [r for r in first.records if r["error"]]
@@ -158,7 +158,7 @@ def test_failed_case_is_recorded_and_rerun_resumes(tmp_path):
     good = ScriptedChatModel()
     second = run_eval(ds, model=good, model_label="m", run_id="resume-me")
     assert not any(r["error"] for r in second.records)
-    assert good.history and all(unit in str(h[-1].content) for h in good.history)  # only the failed case ran again
+    assert good.history and all(any(unit in str(m.content) for m in h) for h in good.history)  # only the failed case
     assert len(second.records) == 4
 
 

@@ -7,7 +7,6 @@ into the draft (rag.draft.injection); (d) slow: the real embedded model still dr
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 

@@ -20,8 +20,9 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from samples import MINI_TITLE, SLOT, WEAK
+from samples import MINI_TITLE, WEAK
 
+from rag.evals.scripted import draft_responder
 from rag.llm.testing_server import FakeOpenAIServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -167,7 +168,7 @@ def test_end_to_end_makes_no_outbound_connection(tmp_path):
     assert "有时" in critique.stdout
 
     with FakeOpenAIServer() as server:
-        server.responder = lambda messages: json.dumps({"items": [SLOT]}, ensure_ascii=False)
+        server.responder = draft_responder  # answers each small drafting job, as a cooperative model would
         out = tmp_path / "草稿输出.md"
         draft_env = {**env, "OPENAI_BASE_URL": server.base_url, "OPENAI_API_KEY": "sk-guard-test"}
         drafted = _run(["draft", "examples/facts/mini.yaml", "--model", "openai", "-o", str(out)], draft_env)

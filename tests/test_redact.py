@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from rag.config import Settings, get_settings
 from rag.draft.facts import facts_from_dict
+from rag.embed import FakeEmbedder
 from rag.llm import get_chat_model, invoke_text, stream_text, structured_call
 from rag.llm.fake import FakeChatModel
 from rag.llm.redacting import RedactingChatModel
@@ -225,21 +226,27 @@ def test_draft_pipeline_through_remote_model_leaks_nothing(server, remote_env):
     from rag.draft.pipeline import draft_from_facts
     from rag.draft.render import to_markdown
 
-    slot = {
-        "fact_ids": ["F1"], "problem_ids": ["P1"], "summary": "回应群众诉求不及时",
-        "instance": "", "reflection": "〔人名1〕反映的问题拖了两个月才答复，反映出宗旨意识不强", "dimension": "宗旨意识",
-        "text": "宗旨意识不牢", "action": "建立群众来电台账", "result": "形成台账", "owner": "办公室",
-    }
-    server.responder = lambda messages: json.dumps({"items": [slot]}, ensure_ascii=False)
+    answers = {"问题定性": "回应群众诉求还不够及时",
+               "原因剖析": "班子认为按程序答复就算尽责，没有把群众的事当成自己的事",
+               "整改动作": "建立群众来电答复台账，逐件回访答复", "改写成": "〔人名1〕反映的问题拖了两个月才答复"}
+
+    def responder(messages):
+        system = messages[0]["content"]
+        return next((v for k, v in answers.items() if k in system), "A")
+
+    server.responder = responder
     facts = facts_from_dict({
         "unit": "岚溪县文化广电旅游体育局", "meeting_type": "班子", "year": 2025, "meeting_date": "2026-01-15",
         "facts": [{"id": "F1", "category": "征求意见", "text": f"{TEXT}答复拖了两个月。",
                    "people": ["韩秀英", "欧阳明远", "林晓雯"]}],
     })
-    draft = draft_from_facts(facts, get_chat_model())
+    draft = draft_from_facts(facts, get_chat_model(), embedder=FakeEmbedder())
     assert len(server.requests) >= 3
     assert _leaks(server.requests) == []
-    assert "韩秀英反映的问题拖了两个月才答复" in to_markdown(draft)
+    text = to_markdown(draft)
+    assert "答复拖了两个月" in text and "韩秀英" not in text  # the fact is used; the colleague is not named
+    sent = json.dumps(server.requests, ensure_ascii=False)
+    assert "答复拖了两个月" in sent  # the facts did reach the remote model, without the names
 
 
 def test_wrapper_passes_kwargs_and_errors_through():

@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from rag.config import get_settings
 from rag.embed import FakeEmbedder
+from rag.evals.scripted import ScriptedChatModel
 from rag.kb import store as kb_store
 from rag.kb.store import KnowledgeBase
 from rag.llm.fake import FakeChatModel
@@ -138,8 +139,7 @@ def test_critique_unreadable_upload_is_an_error_not_a_crash():
 # ------------------------------------------------------------------------------ 起草
 
 def draft_model() -> FakeChatModel:
-    return FakeChatModel(responses=[{"items": [SLOT]}, F2_PROBLEM],
-                         default_response=json.dumps({"items": [SLOT]}, ensure_ascii=False))
+    return ScriptedChatModel()
 
 
 def generate_mini() -> AppTest:
@@ -197,21 +197,20 @@ def test_draft_regenerates_one_item():
     at = generate_mini()
     at.session_state["chat_model"] = FakeChatModel(responses=[{"text": "班子对下属文旅公司2项景区维护工程没有经过集体研究的问题失察"}])
     form_select = next(s for s in at.selectbox if s.label == "选择条目")
-    target = next(o for o in form_select.options if o.startswith("P3"))
+    target = next(o for o in form_select.options if o.startswith("P2"))
     form_select.select(target)
     next(t for t in at.text_input if t.label == "修改要求").input("突出班子责任")
     next(b for b in at.button if b.label == "重写这一条").click().run()
     assert not at.exception and not at.error
     [saved] = DraftStore().list_drafts()
-    assert DraftStore().get_version(saved.id).note == "重写P3：突出班子责任"
+    assert DraftStore().get_version(saved.id).note == "重写P2：突出班子责任"
     assert "没有经过集体研究的问题失察" in at.html[0].value
 
 
 def test_draft_rewrites_a_whole_part_as_a_new_version():
     at = generate_mini()
-    at.session_state["chat_model"] = FakeChatModel(responses=[{"items": [
-        {"action": "重排送戏下乡计划，避开农忙时节", "result": "形成2026年排期清单"},
-        {"action": "制定下属公司重大事项报告办法", "result": "形成报告办法1项"}]}])
+    at.session_state["chat_model"] = FakeChatModel(responses=[
+        "重排送戏下乡计划，避开农忙时节", "制定下属文旅公司重大事项报告办法", "印发文物安全巡查责任清单"])
     at.selectbox(key="rewrite_kind").select("measures")
     at.text_input(key="rewrite_instruction").input("措施要有完成标志")
     next(b for b in at.button if b.label == "重写这一部分").click().run()
@@ -237,8 +236,32 @@ def test_draft_model_failure_is_shown_not_raised():
     at.run()
     at.button(key="generate").click().run()
     assert not at.exception
-    assert any("无法解析" in e.value for e in at.error)
-    assert DraftStore().list_drafts() == []
+    assert any("不合格" in e.value for e in at.error)
+    assert all(DraftStore().get_version(d.id).note.startswith("未完成稿") for d in DraftStore().list_drafts())
+
+
+class Listing(ScriptedChatModel):
+    """Answers every reason with a list of the problems (refused by the checks): causes get candidates."""
+
+    def _next_text(self, messages, stop, kwargs):
+        text = super()._next_text(messages, stop, kwargs)
+        return "送戏下乡、三重一大等问题，说明宗旨意识不强" if "原因剖析" in str(messages[0].content) else text
+
+
+def test_draft_offers_candidate_reasons_and_saves_the_choice():
+    at = page("draft")
+    at.session_state["chat_model"] = Listing()
+    at.run()
+    at.selectbox(key="example").set_value(ROOT / "examples" / "facts" / "mini.yaml").run()
+    at.button(key="generate").click().run()
+    assert not at.exception and any("需要你来选" in i.value for i in at.info)
+    radio = next(r for r in at.radio if r.label == "候选原因")
+    picked = radio.options[1]
+    radio.set_value(picked)
+    next(b for b in at.button if b.label == "采用").click().run()
+    assert not at.exception and not at.error
+    [saved] = DraftStore().list_drafts()
+    assert saved.versions == 2 and picked in at.html[0].value
 
 
 # ------------------------------------------------------------------------------ 批量评测

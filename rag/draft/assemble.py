@@ -20,6 +20,7 @@ from rag.draft.text import clause, contained, grams, sentence
 from rag.frames import Frame
 from rag.genre import CHOOSE, GAP, PART_TITLES, cn_number, hanzi, matches
 
+GENERIC_HEADING = "定性为通用表述，请结合实际修改"
 VERB_LED = re.compile(r"^(?:深入|学习|对照|巩固|围绕|全面|认真|坚持|聚焦|以|按照|结合|紧扣|贯彻)")
 
 
@@ -89,7 +90,8 @@ def problem_items(run: Run, problems: dict[str, list[Problem]], gaps: dict[str, 
         items = problems.get(aspect.name) or []
         for p in items:
             out.append(DraftItem(id=p.id, text=f"{clause(p.heading)}。{p.instance}", summary=p.heading,
-                                 heading=p.heading, aspect=aspect.name, fact_ids=p.fact_ids, root=p.root))
+                                 heading=p.heading, aspect=aspect.name, fact_ids=p.fact_ids, root=p.root,
+                                 to_confirm=[GENERIC_HEADING] if p.heading_from == "bank" else []))
         if not items:
             out.append(DraftItem(id=f"G{len(out) + 1}", aspect=aspect.name, gap=True,
                                  text=GAP.format(what=gap_hint(run, aspect.name, gaps.get(aspect.name, [])))))
@@ -146,10 +148,7 @@ def rectification_items(run: Run, fact_ids: list[str], measures: list[Measure]) 
         text = instance_of(fact, run.voice)
         follow = next((m for m in measures if m.fact_id == fid), None)
         if follow is not None:
-            ref = f"整改措施第{follow.id[1:]}条"
-            text += f"未完成的事项已列入本次{ref}，继续推进。"
-            if ref not in run.known:
-                run.known += f"\n{ref}"  # a reference inside the draft, not a fact to check
+            text += "未完成的事项已列入本次整改措施，继续推进。"
         out.append(DraftItem(id=f"R{i}", text=text, fact_ids=[fid]))
     return out
 

@@ -136,7 +136,11 @@ def retell(run: Run, fact: Fact) -> str:
         return told
     answer = slots.ask(run, "retell", [], {"fact": told}, max_tokens=200,
                        check=lambda t: None if contained(t, fact.text) >= 0.6 and voice_ok(t, run.voice) else "改写走样")
-    return sentence(answer) if answer else told
+    if not answer:
+        return told
+    for name in sorted(fact.people, key=len, reverse=True):
+        answer = answer.replace(name, "")
+    return sentence(answer)
 
 
 class _PlainNearest(Nearest):

@@ -73,7 +73,7 @@ def unsupported(text: str, known: str) -> list[str]:
             out.append(m.group(0))
     for m in NUMBER.finditer(DATE.sub(" ", arabic)):
         number, unit = m.group(1), m.group(2) or ""
-        if unit and f"{number}{unit}" in arabic_known:
+        if unit and re.search(rf"(?<![\d.]){re.escape(number + unit)}", arabic_known):
             continue
         if (unit and not unit.isspace()) or not _whole(number, arabic_known):
             out.append(m.group(0))

@@ -39,8 +39,14 @@ FIELDS = {"ItemRewrite": ("text",)}
 INPUT = re.compile(r"^(事实|问题|根源|案例|相关问题)：(.*)$", re.MULTILINE)
 
 
+def _text(message: Any) -> str:
+    """A message's text, for LangChain messages and OpenAI-style dicts alike."""
+    content = message.content if isinstance(message, BaseMessage) else message.get("content", "")
+    return str(content)
+
+
 def _voice(messages: list[Any]) -> str:
-    system = str(getattr(messages[0], "content", "")) if messages else ""
+    system = _text(messages[0]) if messages else ""
     return "我" if "用“我”来写" in system else "支委会" if "支委会" in system else "班子"
 
 
@@ -70,7 +76,7 @@ def draft_responder(messages: list[Any]) -> str:
     """The answer a cooperative model would give to one of our prompts: a small drafting job's line, a
     rewritten item (JSON), or a naive draft."""
     prompt = _content(messages)
-    system = str(getattr(messages[0], "content", "")) if len(messages) > 1 else ""
+    system = _text(messages[0]) if len(messages) > 1 else ""
     if "JSON" in prompt:  # a one-item rewrite
         tagged = TAGGED.findall(prompt) or [("F1", "全年集中学习6次")]
         return json.dumps({"text": re.split(r"（来源|[；。]", tagged[0][1])[0][:40]}, ensure_ascii=False)

@@ -22,6 +22,7 @@ from rag.draft.pipeline import (
     revise_item,
 )
 from rag.draft.render import to_markdown
+from rag.draft.revise import choose_cause
 from rag.draft.schemas import Draft
 from ui import common
 
@@ -218,6 +219,24 @@ def revise_one() -> None:
             save_new_version(new, f"重写{item.id}：{instruction}")
 
 
+def pick_causes() -> None:
+    """Causes the model could not write: choose one of the bank's candidate reasons, or write your own."""
+    draft: Draft = S["draft_obj"]
+    waiting = [it for it in draft.part("causes").items if it.gap and it.candidates] if draft.part("causes") else []
+    if not waiting:
+        return
+    st.info(f"有 {len(waiting)} 条原因需要你来选：模型没有写出合格的原因，下面是可选的说法，也可以自己写。")
+    for item in waiting:
+        with st.form(f"pick_{item.id}"):
+            st.markdown(f"**{item.heading}**")
+            choice = st.radio("候选原因", list(range(1, len(item.candidates) + 1)), key=f"cand_{item.id}",
+                              format_func=lambda i, item=item: item.candidates[i - 1])
+            own = st.text_input("或者自己写", key=f"own_{item.id}")
+            if st.form_submit_button("采用"):
+                new = choose_cause(draft, item.id, own.strip() or choice)
+                save_new_version(new, f"选定原因{item.id}")
+
+
 def rewrite_part() -> None:
     """Write one whole part again (问题 redrafts the three model parts), saved as a new version."""
     with st.form("rewrite_part"):
@@ -299,6 +318,8 @@ def workspace() -> None:
     """The current draft: revisions first (so the picker sees new versions), then the display."""
     header, body = st.container(), st.container()
     instruction = st.chat_input("输入修改意见，例如：第二个问题再具体一些", key="draft_chat")
+    with common.user_errors():
+        pick_causes()
     with st.expander("逐条重写"), common.user_errors():
         revise_one()
     with st.expander("重写整个部分"), common.user_errors():
