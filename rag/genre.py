@@ -145,3 +145,110 @@ def unpaired_quotes(text: str) -> list[tuple[int, int]]:
         out += [(offset + i, offset + i + 1) for i in stack]
         offset += len(para) + 1
     return out
+
+
+# ----------------------------------------------------------------------------------------- item-level checks
+# Shared by the critic's rules (rag/critic/rules/60-machine.yaml), the drafter's checks and the eval.
+
+CLAUSE_SPLIT = re.compile(r"[，,；;。！？!?：:\n]")
+PROPOSAL = re.compile(r"牵头|负责|落实|督促|\d{4}\s*年|月底|年底|前完成|长期坚持|起$|^由")
+LISTING = re.compile(r"(?:[^、。，]{2,30}、){1,}[^、。，]{2,30}(?:等(?:方面的)?问题)?[，,]?\s*(?:说明|反映出?|暴露出?|表明)")
+ONLY_VERDICT = re.compile(r"[，,]\s*(?:这)?(?:说明|反映出?|表明)[^。，]{0,16}(?:不强|不够|不坚定|不牢|淡薄|淡化|出了问题|有差距|有偏差)。?$")
+CAUSE_IS = re.compile(r"(?:主要)?原因(?:是|在于)|根子在于|是因为")
+VERDICT = re.compile(r"总是|从来|一贯|根本不|完全不|丝毫|从不|彻底丧失|毫无|一切向钱")
+
+
+def clauses_with_spans(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, clause) for each clause of ``text``, stripped."""
+    out, pos = [], 0
+    for piece in CLAUSE_SPLIT.split(text):
+        start = text.find(piece, pos)
+        pos = start + len(piece)
+        stripped = piece.strip()
+        if stripped:
+            a = start + piece.index(stripped)
+            out.append((a, a + len(stripped), stripped))
+    return out
+
+
+def repeated_within(text: str, min_han: int = 4) -> list[tuple[int, int]]:
+    """Spans of clauses that repeat an earlier clause of the same text (the second and later ones)."""
+    seen, out = set(), []
+    for a, b, c in clauses_with_spans(text):
+        key = hanzi(ITEM_PREFIX.sub("", c))
+        if len(key) < min_han:
+            continue
+        if key in seen:
+            out.append((a, b))
+        seen.add(key)
+    return out
+
+
+def repeated_across(items: list[str], times: int = 3, min_han: int = 6) -> list[str]:
+    """Clauses (of ``min_han`` characters or more) found in ``times`` or more items, owner and deadline
+    clauses excepted (they are meant to repeat)."""
+    from collections import Counter
+
+    seen: Counter[str] = Counter()
+    for item in items:
+        parts = {c for _, _, c in clauses_with_spans(item) if len(hanzi(c)) >= min_han}
+        seen.update(c for c in parts if not PROPOSAL.search(c) and not MARKER.search(c))
+    return [c for c, n in seen.items() if n >= times]
+
+
+def _grams(text: str) -> set[str]:
+    t = hanzi(text)
+    return {t[i:i + 2] for i in range(len(t) - 1)}
+
+
+def _contained(a: str, b: str) -> float:
+    ga = _grams(a)
+    return len(ga & _grams(b)) / len(ga) if ga else 0.0
+
+
+def _after_title(text: str) -> str:
+    """A cause without its opening 定性 sentence (“（二）宗旨意识不牢。” / “一是……方面。”)."""
+    body = ITEM_PREFIX.sub("", text.strip())
+    first, sep, rest = body.partition("。")
+    return rest if sep and len(hanzi(first)) <= 20 and rest.strip() else body
+
+
+def cause_listing(text: str) -> bool:
+    """A cause that lists problem fragments, or retells the problem, and then only says “说明…不强”."""
+    rest = _after_title(text)
+    m = LISTING.search(rest)
+    if m and not matches("reason", rest[:m.end() - 2]):
+        return True
+    m = ONLY_VERDICT.search(rest)
+    return bool(m and not matches("reason", rest[:m.start()]))
+
+
+def tautology(text: str) -> bool:
+    """A cause that gives the problem as its own reason (“窗口差评多，说明服务作风不实”…): the part after
+    说明/是因为/原因是 repeats the part before it, or a clause is stated twice in other words."""
+    m = re.search(r"(.{4,40}?)[，,]\s*(?:说明|反映出?|表明|是因为|(?:主要)?原因是|根子在于)(.{4,40}?)[，。；]", text)
+    if m and _contained(m.group(2), m.group(1)) >= 0.5:
+        return True
+    m = re.search(r"(.{2,12}?)的原因(?:是|在于)(.{2,12}?)[，。；]", text)
+    if m and _contained(m.group(2), m.group(1)) >= 0.5:
+        return True
+    rest = _after_title(text)
+    m = CAUSE_IS.search(rest)
+    if m:  # “原因是” followed by a short clause that names no thought at all: the problem said again
+        said = re.split(r"[，。；]", rest[m.end():])[0]
+        return 0 < len(hanzi(said)) <= 20 and not matches("reason", said)
+    return False
+
+
+def groundless_verdict(text: str) -> bool:
+    """A sweeping verdict (总是、从来…) about the writer or the team."""
+    return bool(VERDICT.search(text))
+
+
+def dingxing(text: str) -> bool:
+    """A problem item that opens with a 定性: a short first sentence (4–26 字, no numbers) naming a
+    shortcoming, followed by the instance."""
+    body = ITEM_PREFIX.sub("", text.strip())
+    first, _, rest = body.partition("。")
+    n = len(hanzi(first))
+    return 4 <= n <= 26 and not re.search(r"\d", first) and matches("shortcoming", first) and len(hanzi(rest)) >= 8

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from rag import genre
 from rag.critic import grounding, predicates
 from rag.critic.lexicon import Lexicon, _term, lexicon_of, raw_entries
 from rag.critic.model import Finding, Rule
@@ -409,7 +410,45 @@ def _offset_in(doc: ParsedDraft, parts: list[Part], i: int) -> int:
     return parts[-1].end
 
 
+def structure_special_meeting(rule: Rule, ctx: Context) -> list[Finding]:
+    """An annual meeting (the year's frame is not a 专题 one) named 专题民主生活会 / 专题组织生活会."""
+    frame = ctx.frame
+    if frame is None or frame.special or "专题" in frame.name:
+        return []
+    out = []
+    for start, end in _head_spans(ctx.doc):
+        body = ctx.doc.norm[start:end]
+        out += [make(rule, ctx, start + a, start + b) for a, b in genre.find("special_meeting", body)]
+    return out
+
+
+def _head_spans(doc: ParsedDraft) -> list[tuple[int, int]]:
+    """The title and opening (or, in a text without them, its first two paragraphs)."""
+    spans = [(p.start, p.end) for p in doc.parts_of("title", "opening")]
+    return spans or list(doc.paragraphs[:2])
+
+
+def structure_theme_quote(rule: Rule, ctx: Context) -> list[Finding]:
+    """A quoted phrase in the opening that is close to the year's theme but not the same words."""
+    frame = ctx.frame
+    if frame is None or not frame.theme:
+        return []
+    theme = re.sub(r"[，、。“”\s]", "", frame.theme)
+    out = []
+    for start, end in _head_spans(ctx.doc):
+        body = ctx.doc.norm[start:end]
+        for m in re.finditer(r"“([^”]{4,60})”", body):
+            quoted = re.sub(r"[，、。\s]", "", m.group(1))
+            if quoted in theme or len(quoted) < 6:
+                continue
+            if _shared_grams(quoted, theme, 2) >= max(2, int(0.5 * (len(quoted) - 1))):
+                out.append(make(rule, ctx, start + m.start(1), start + m.end(1), f"本年度主题是“{frame.theme}”"))
+    return out
+
+
 STRUCTURE_CHECKS = {
+    "special_meeting": structure_special_meeting,
+    "theme_quote": structure_theme_quote,
     "sections": structure_sections,
     "order": structure_order,
     "required_extra": structure_required_extra,
@@ -670,7 +709,87 @@ def check_judge(rule: Rule, ctx: Context) -> list[Finding]:
     return [make(rule, ctx, a, b, reason) for a, b, reason in ctx.judge(rule, ctx.doc.norm)]
 
 
+# --------------------------------------------------------------------------- genre vocabulary (shared with the drafter)
+
+ITEM_TESTS: dict[str, Callable[[str], bool]] = {
+    "cause_listing": genre.cause_listing,
+    "tautology": genre.tautology,
+    "groundless_verdict": genre.groundless_verdict,
+}
+
+
+def check_genre(rule: Rule, ctx: Context) -> list[Finding]:
+    """Hits of a genre predicate (``knowledge_base/genre/vocabulary.yaml``, or one of :data:`ITEM_TESTS`
+    for whole items) inside the rule's scope. ``per: item`` reports each offending item once."""
+    name = rule.params["predicate"]
+    out: list[Finding] = []
+    if name == "unpaired_quotes":
+        for part in scope_parts(rule, ctx.doc):
+            body = ctx.doc.norm[part.start:part.end]
+            out += [make(rule, ctx, part.start + a, part.start + b) for a, b in genre.unpaired_quotes(body)]
+        return out
+    for it in _items(rule, ctx.doc) if rule.params.get("per") == "item" or name in ITEM_TESTS else []:
+        body = genre.ITEM_PREFIX.sub("", it.text)
+        if (ITEM_TESTS[name](body) if name in ITEM_TESTS else genre.matches(name, body)) \
+                and not _unless(rule, ctx.doc, it.start, it.end):
+            out.append(make(rule, ctx, it.start, min(it.end, it.start + int(rule.params.get("quote_chars", 20)))))
+    if out or rule.params.get("per") == "item" or name in ITEM_TESTS:
+        return out
+    for part in scope_parts(rule, ctx.doc):
+        body = ctx.doc.norm[part.start:part.end]
+        for a, b in genre.find(name, body):
+            if not _unless(rule, ctx.doc, part.start + a, part.start + b):
+                out.append(make(rule, ctx, part.start + a, part.start + b))
+    return out
+
+
+def check_repetition(rule: Rule, ctx: Context) -> list[Finding]:
+    """``across``: a clause found in ``times`` or more items of the scope (reported once, where it first
+    stands); otherwise a clause repeated inside one item (reported where it repeats)."""
+    out: list[Finding] = []
+    items = _items(rule, ctx.doc)
+    if rule.params.get("across"):
+        texts = [it.text for it in items]
+        for clause in genre.repeated_across(texts, int(rule.params.get("times", 3)), int(rule.params.get("min_han", 6))):
+            first = next(it for it in items if clause in it.text)
+            a = first.start + first.text.index(clause)
+            out.append(make(rule, ctx, a, a + len(clause), f"这句话出现在 {sum(clause in t for t in texts)} 条措施里"))
+        return out
+    for it in items:
+        for a, b in genre.repeated_within(it.text, int(rule.params.get("min_han", 4))):
+            out.append(make(rule, ctx, it.start + a, it.start + b))
+    return out
+
+
+def check_pairing(rule: Rule, ctx: Context) -> list[Finding]:
+    """A measure sharing no specific wording with the problem it is paired with. Pairs are made only
+    when the pairing is plain: as many measures as problems, in the same order."""
+    doc = ctx.doc
+    problems = [it for p in doc.parts_of("problems") for it in p.items if len(clean(it.text)) >= 10]
+    measures = [it for p in doc.parts_of("measures") for it in p.items if len(clean(it.text)) >= 10]
+    if not problems or len(problems) != len(measures):
+        return []
+    need = int(rule.params.get("min_shared", 1))
+    apart = [m for p, m in zip(problems, measures, strict=True)
+             if _shared_grams(_specific(m.text), _specific(p.text), 2) < need]
+    if len(apart) > len(measures) * float(rule.params.get("max_share", 0.4)):
+        return []  # most pairs share nothing: the measures are not in the problems' order
+    return [make(rule, ctx, m.start, min(m.end, m.start + 20)) for m in apart]
+
+
+GENERIC = re.compile(r"问题|工作|加强|落实|整改|建立|制度|开展|推进|完善|提高|情况|方面|要求|责任|全面|深入|认真|切实|坚持|"
+                     r"存在|没有|到位|完成|年度|班子|本人|支部|我们|及时|主动|规范|严格|牵头|负责|具体|月底|年底|党员|干部|"
+                     r"学习|组织|进一步|台账|销号|清单|每月|每季度|不够|不足|不强")
+
+
+def _specific(text: str) -> str:
+    return GENERIC.sub("，", text)
+
+
 CHECKS: dict[str, Callable[[Rule, Context], list[Finding]]] = {
+    "genre": check_genre,
+    "repetition": check_repetition,
+    "pairing": check_pairing,
     "lexicon": check_lexicon,
     "pattern": check_lexicon,
     "item_requirement": check_item_requirement,

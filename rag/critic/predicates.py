@@ -30,6 +30,7 @@ DEADLINE = re.compile(
     r"[一二两三四五六七八九十]+个月内|会后\s*\d+|\d{4}\s*年(?:底|内|前|末)|前完成|之前完成|限期|截至|截止|"
     r"\d{4}\s*年(?:\s*\d{1,2}\s*月)?(?:\s*\d{1,2}\s*日)?(?:起|开始)|\d{4}\s*年度?[^，。；\n]{0,12}(?:会|节)前|"
     r"每学期|每学年|(?:春季|秋季|本|下)学期|学期(?:末|内|结束前)|学年内|寒假前|暑假前"
+    r"|(?:^|[，,。；\s])\d{4}\s*年(?!度)(?=[\u4e00-\u9fff]{2})"
 )
 OWNER = re.compile(
     r"牵头|负责|责任人|责任部门|责任领导|责任单位|分管|书记|局长|主任|院长|校长|镇长|部长|经理|组长|班子成员|"
@@ -71,7 +72,14 @@ def _without_marker(text: str) -> str:
     return re.sub(r"^\s*[（(]?\d{1,2}[)）.．、]", "", text)
 
 
+def _dingxing(text: str) -> bool:
+    from rag.genre import dingxing
+
+    return dingxing(text)
+
+
 PREDICATES: dict[str, Callable[[str], bool]] = {
+    "dingxing": _dingxing,
     "anchor": anchored,
     "deadline": lambda t: bool(DEADLINE.search(t)),
     "owner": lambda t: bool(OWNER.search(t)),

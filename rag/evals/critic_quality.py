@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from pathlib import Path
 
 UNSCORED = {"duplicate", "quote", "grounding", "linkage", "judge"}
 EXCERPT_IGNORED = {"structure", "proportion"}
@@ -39,15 +40,27 @@ def _overlaps(finding: dict, spans: list[tuple[int, int]]) -> bool:
     return any(finding["start"] < b and a < finding["end"] for a, b in spans)
 
 
-def match_case(case: dict, findings: list[dict]) -> CaseResult:
-    """Match one case's findings (dicts with rule/start/end/quote) against its expected labels."""
+def scored_families(dataset: str | Path) -> set[str] | None:
+    """The rule families a dataset's labels cover (``evals/datasets/families.yaml``); None: all of them."""
+    import yaml
+
+    from rag.config import EVALS_DIR
+
+    table = yaml.safe_load((EVALS_DIR / "datasets" / "families.yaml").read_text(encoding="utf-8")) or {}
+    fams = table.get(Path(dataset).stem)
+    return set(fams) if fams else None
+
+
+def match_case(case: dict, findings: list[dict], scored: set[str] | None = None) -> CaseResult:
+    """Match one case's findings (dicts with rule/start/end/quote) against its expected labels; findings of
+    families outside ``scored`` (families the labels predate) are reported but not scored."""
     res = CaseResult(case["id"])
     text = case["text"]
     expected = [dict(e, _spans=_spans(text, e.get("quote") or "")) for e in case.get("expected") or []]
     hit = [False] * len(expected)
     for f in findings:
         fam = f["rule"].split(".", 1)[0]
-        if fam in UNSCORED or (case.get("excerpt") and fam in EXCERPT_IGNORED):
+        if fam in UNSCORED or (case.get("excerpt") and fam in EXCERPT_IGNORED) or (scored is not None and fam not in scored):
             res.unscored.append(f)
             continue
         ok = False
@@ -101,9 +114,10 @@ def evaluate_dataset(path, progress=None) -> tuple[dict, list[CaseResult]]:
     with open(path, encoding="utf-8") as fh:
         cases = yaml.safe_load(fh)
     results = []
+    scored = scored_families(path)
     for i, case in enumerate(cases):
         report = critique(case["text"], year=case.get("year"), meeting_type=case.get("meeting_type"))
-        results.append(match_case(case, [f.model_dump() for f in report.findings]))
+        results.append(match_case(case, [f.model_dump() for f in report.findings], scored))
         if progress:
             progress(i + 1, len(cases))
     return summarise(results, cases), results

@@ -30,6 +30,7 @@ from langchain_core.language_models import BaseChatModel
 
 from rag.config import PROJECT_ROOT, PROMPTS_DIR, get_settings
 from rag.errors import InputError, ZhaojingError
+from rag.evals.critic_quality import scored_families
 from rag.evals.datasets import Dataset, case_fingerprint, load_dataset
 from rag.evals.metrics import METRICS, DraftInputs, draft_metrics, within_run_similarity
 
@@ -254,13 +255,14 @@ def score_drafting(case: dict, system: str, gen: dict, kb: Any, reference: Any,
     return rec
 
 
-def score_critique(case: dict) -> dict[str, Any]:
-    """One record: the critic's findings on a labelled case, matched against the labels."""
+def score_critique(case: dict, scored: set[str] | None = None) -> dict[str, Any]:
+    """One record: the critic's findings on a labelled case, matched against the labels (families outside
+    ``scored`` are not scored: see ``evals/datasets/families.yaml``)."""
     from rag.critic.engine import critique
     from rag.evals.critic_quality import match_case
 
     report = critique(case["text"], year=case.get("year"), meeting_type=case.get("meeting_type"))
-    res = match_case(case, [f.model_dump() for f in report.findings])
+    res = match_case(case, [f.model_dump() for f in report.findings], scored)
     tp, fp = len(res.tp), len(res.fp)
     labels = len(case.get("expected") or [])
     metrics = {
@@ -373,9 +375,11 @@ def run_eval(
     total, finished = len(ds.cases) * len(systems), len(done)
     reference = _reference_index(kb) if ds.kind == "drafting" else None
 
+    scored = scored_families(ds.path) if ds.kind == "critique" else None
+
     def work(case: dict, system: str) -> dict[str, Any]:
         if ds.kind == "critique":
-            return score_critique(case)
+            return score_critique(case, scored)
         gen, hit = _cached_generation(case, system, model, kb, cfg)
         rec = score_drafting(case, system, gen, kb, reference, judge)
         rec["cached"] = hit
