@@ -22,7 +22,7 @@ from rag.draft.facts import Fact
 from rag.draft.items import Measure, Problem
 from rag.draft.problems import voice_ok
 from rag.draft.run import Run
-from rag.draft.text import clause, grams, similarity
+from rag.draft.text import clause, contained, grams, similarity
 from rag.genre import hanzi, matches
 
 MAX_MEASURES = 12
@@ -54,6 +54,8 @@ def action_problem(text: str, fact: str, heading: str, voice: str, taken: list[s
         return "主语不是本班子、本支部或本人"
     if not object_shared(text, fact, heading):
         return "没有针对问题的具体对象"
+    if len(hanzi(text)) >= 15 and contained(text, fact) >= 0.8:
+        return "照抄了事实，没有说怎么改"
     if matches("empty_action", text) and len(hanzi(text)) < 14:
         return "只有表态"
     if any(similarity(text, t) >= 0.6 for t in taken):

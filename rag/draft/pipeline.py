@@ -113,8 +113,8 @@ def requirements(run: Run, aspect: Aspect, k: int = 1) -> None:
 
 def guard_text(run: Run, item_id: str, text: str, statements_only: bool = False) -> str:
     """``text`` with every claim the facts and cited spans don't support replaced by 【待核实】 (recorded)."""
-    known = grounding.Known.of(run.known)
-    found = sorted(grounding.unsupported(text, known, statements_only=statements_only), key=lambda c: c.start)
+    found = sorted(grounding.unsupported(text, run.known_claims(), statements_only=statements_only),
+                   key=lambda c: c.start)
     run.guard_events += [GuardEvent(item_id=item_id, token=c.text) for c in found]
     for claim in reversed(found):
         text = text[:claim.start] + UNVERIFIED + text[claim.end:]

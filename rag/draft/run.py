@@ -42,6 +42,7 @@ class Run:
     first_text_at: float | None = None
     """When the first draft text was shown (the parts rendered from the facts come before any model call)."""
     _targets: list[str] | None = None
+    _known: tuple[str, Any] | None = None
 
     @property
     def small(self) -> bool:
@@ -88,6 +89,14 @@ class Run:
         if self._targets is None:
             self._targets = instruction_targets(self.known)
         return self._targets
+
+    def known_claims(self) -> Any:
+        """The grounding checker's view of ``known`` (rebuilt when ``known`` grows)."""
+        from rag.critic import grounding
+
+        if self._known is None or self._known[0] != self.known:
+            self._known = (self.known, grounding.Known.of(self.known))
+        return self._known[1]
 
     def fact(self, fact_id: str) -> Fact | None:
         return self.facts.fact(fact_id)

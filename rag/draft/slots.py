@@ -89,6 +89,15 @@ def garbled(text: str) -> str | None:
     return None
 
 
+def invented(run, step: str, answer: str) -> str | None:
+    """Why an answer states something the facts do not hold (a number, date, name, body or quoted title),
+    checked as the guard will check the finished draft; actions only for statements of fact."""
+    from rag.critic import grounding
+
+    found = grounding.unsupported(answer, run.known_claims(), statements_only=step == "action")
+    return f"写了事实里没有的“{found[0].text}”" if found else None
+
+
 def clean_line(text: str) -> str:
     """The first line of an answer without numbering, labels, quotes and closing punctuation."""
     line = next((ln for ln in text.strip().splitlines() if ln.strip()), "")
@@ -117,7 +126,8 @@ def ask(run, step: str, shots: Sequence[tuple[dict, str]], inputs: dict, *, chec
         if fix is not None:
             answer = fix(answer)
         screened = screen_text(answer, system=str(msgs[0].content), targets=run.injection_targets())
-        why = "疑似执行了材料中的指令" if screened != answer else garbled(answer) or check(answer)
+        why = "疑似执行了材料中的指令" if screened != answer else garbled(answer) or invented(run, step, answer) \
+            or check(answer)
         run.slots.attempts.append(Attempt(step=step, answer=answer, rejected=why))
         if why is None:
             return answer

@@ -23,7 +23,7 @@ HOLIDAY = re.compile(r"春节|元旦|清明|端午|中秋|国庆|元宵|重阳")
 FIXED = re.compile(r"两个确立|两个维护|四个意识|四个自信|[四五]个带头|三会一课|三重一大|二十届[一二三四五六七]中全会|"
                    r"十九届[一二三四五六七]中全会|八项规定|十四五|十五五|[一二三四五六七八九十]是|一把手|一岗双责|一些|统一|逐一|一线|一律|"
                    r"一般|一致|一起|一旦|一直|一定|进一步|之一|唯一|同一|一体|一切|一次性|两委|两张皮|一盘棋|"
-                   r"[一二三四五六七八九十]个方面")
+                   r"[一二三四五六七八九十]个方面|三会一课|四风|两学一做|三严三实|一岗双责|两个务必")
 
 
 @lru_cache(maxsize=1)
@@ -77,7 +77,8 @@ def unsupported(text: str, known: str) -> list[str]:
             continue
         if (unit and not unit.isspace()) or not _whole(number, arabic_known):
             out.append(m.group(0))
-    out += [q for q in (m.group(1) or m.group(2) for m in QUOTED.finditer(text)) if re.sub(r"\s", "", q) not in flat_known]
+    out += [q for q in (m.group(1) or m.group(2) for m in QUOTED.finditer(text))
+            if re.sub(r"\s", "", q) not in flat_known and not FIXED.fullmatch(q)]
     out += [m.group(0) for m in HOLIDAY.finditer(text) if m.group(0) not in flat_known]
     out += [m.group(0) for m in APPROX.finditer(text) if m.group(0) not in flat_known]
     out += [m.group(0) for m in body_re.finditer(text) if m.group(0) not in flat_known]

@@ -176,7 +176,7 @@ def wrong_voice(doc: ParsedDraft, meeting_type: str) -> list[str]:
     out = []
     for kind in ("problems", "causes", "measures"):
         for _, text in items(doc, kind):
-            b = body(text)
+            b = re.sub(r"“[^”]*”", "", body(text))  # words quoted from others are not the writer's voice
             out += [b[a:e] for a, e in find("voice_third", b)]
             if meeting_type in ("班子", "支部"):
                 out += re.findall(r"(?<![自])我(?!们|局|院|校|所|县|市|区|镇|乡|厂|司|部|委|办|单位|中心|支部)", b)
