@@ -25,7 +25,7 @@ run: setup
 
 # 浏览器测试需要 Debian 的 chromium 与 chromium-driver（已安装则跳过）
 browser-deps:
-	@if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1 \
+	@if [ ! -x /usr/bin/chromium ] || ! command -v chromedriver >/dev/null 2>&1 \
 		|| ! fc-list 2>/dev/null | grep -qi "noto sans cjk"; then \
 		echo "安装 chromium、chromium-driver 与中文字体（浏览器测试用）"; \
 		if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
@@ -45,9 +45,17 @@ eval: install
 # 重新生成 CI 门禁基线（有意改变指标时运行，并在提交说明里写明原因）
 eval-baseline: setup
 	id=$$(date +%Y%m%d-%H%M%S); \
-	$(BIN)/zhaojing eval run critique_dev --run-id gate-critique-$$id --no-report && \
-	$(BIN)/zhaojing eval baseline gate-critique-$$id -o evals/baselines/critique.json && \
-	$(BIN)/zhaojing eval run drafting --model embedded --no-kb --systems pipeline --cases mini-2025,geren-2023-thin \
+	for ds in critique_dev:critique critique_holdout:critique-holdout critique_v2_dev:critique-v2 critique_v2_holdout:critique-v2-holdout; do \
+		name=$${ds%%:*}; out=$${ds##*:}; \
+		$(BIN)/zhaojing eval run $$name --run-id gate-$$out-$$id --no-report && \
+		$(BIN)/zhaojing eval baseline gate-$$out-$$id -o evals/baselines/$$out.json || exit 1; \
+	done; \
+	$(BIN)/zhaojing eval grounding grounding_dev --json evals/baselines/grounding-dev.json && \
+	$(BIN)/zhaojing eval grounding grounding_holdout --json evals/baselines/grounding-holdout.json && \
+	$(BIN)/zhaojing eval proofread proofread_dev --json evals/baselines/proofread-dev.json && \
+	$(BIN)/zhaojing eval proofread proofread_holdout --json evals/baselines/proofread-holdout.json && \
+	$(BIN)/zhaojing eval run drafting_v2 --model embedded --no-kb --systems pipeline \
+		--cases v2-geren-2024-fengdu-zhen-shuji,v2-zhibu-2025-wuling-tongjiju \
 		--run-id gate-drafting-$$id --no-report && \
 	$(BIN)/zhaojing eval baseline gate-drafting-$$id -o evals/baselines/drafting-ci.json --keep-text
 

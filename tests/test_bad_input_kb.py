@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from rag.config import Settings
@@ -23,7 +22,15 @@ from rag.config import Settings
 from rag.embed import FakeEmbedder
 from rag.kb.store import KnowledgeBase
 kb = KnowledgeBase(Settings(data_dir=Path(sys.argv[1])), embedder=FakeEmbedder())
-kb.ingest([sys.argv[2]], progress=lambda done, total, src: print(done, flush=True))
+
+
+def progress(done, total, src):
+    print(done, flush=True)
+    if done >= 200:  # stop here until the parent kills us: the crash point is fixed, not a race
+        sys.stdin.read()
+
+
+kb.ingest([sys.argv[2]], progress=progress)
 """
 
 
@@ -60,7 +67,7 @@ def test_interrupted_ingest_is_completed_by_rerun(tmp_path):
     folder = _folder(tmp_path / "kb", 600)
     data = tmp_path / "data"
     proc = subprocess.Popen([sys.executable, "-c", CHILD, str(data), str(folder)], cwd=ROOT, stdout=subprocess.PIPE,
-                            text=True, start_new_session=True)
+                            stdin=subprocess.PIPE, text=True, start_new_session=True)
     killed_at = None
     assert proc.stdout is not None
     for line in proc.stdout:
@@ -70,7 +77,6 @@ def test_interrupted_ingest_is_completed_by_rerun(tmp_path):
             break
     proc.wait(timeout=60)
     assert killed_at is not None and proc.returncode == -signal.SIGKILL
-    time.sleep(0.2)
 
     kb = _kb(data)
     before = kb.list_documents()

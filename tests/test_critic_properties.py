@@ -48,4 +48,6 @@ def test_one_megabyte_string_is_refused_not_crashed():
     try:
         critique(text)
     except InputError as exc:
-        assert "过长" in exc.message
+        assert "过长" in exc.message and exc.hint
+    else:
+        raise AssertionError("1 MB 的文本应当被拒绝并给出中文提示，而不是照常批改")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -75,12 +76,6 @@ def test_guard_blocks_and_records_a_real_attempt(tmp_path):
     assert [(r["host"], r["port"]) for r in blocked] == [("192.0.2.7", "443")]
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _listeners(port: int) -> set[str]:
     """Local addresses listening on ``port`` (from /proc/net/tcp and tcp6), e.g. {"127.0.0.1"}."""
     found = set()
@@ -100,21 +95,27 @@ def _listeners(port: int) -> set[str]:
     return found
 
 
-def _start_app(env: dict[str, str], port: int, log: Path) -> subprocess.Popen:
+def _start_app(env: dict[str, str], log: Path) -> tuple[subprocess.Popen, int]:
+    """Streamlit on a port it picks itself (port 0, read back from its log: no race for a free port)."""
     # no --server.address: the binding must come from the project's .streamlit/config.toml
-    cmd = [str(BIN / "streamlit"), "run", "ui/app.py", "--server.port", str(port), "--server.headless", "true"]
+    cmd = [str(BIN / "streamlit"), "run", "ui/app.py", "--server.port", "0", "--server.headless", "true"]
     with log.open("wb") as out:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.monotonic() + 120
+    port = None
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise AssertionError(f"streamlit exited early:\n{log.read_text(errors='replace')}")
+        m = re.search(r"URL: http://127\.0\.0\.1:(\d+)", log.read_text(errors="replace"))
+        port = port or (int(m.group(1)) if m else None)
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as resp:
-                if resp.status == 200:
-                    return proc
+            if port:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as resp:
+                    if resp.status == 200:
+                        return proc, port
         except OSError:
-            time.sleep(0.3)
+            pass
+        time.sleep(0.3)
     raise AssertionError(f"streamlit not healthy:\n{log.read_text(errors='replace')}")
 
 
@@ -180,8 +181,7 @@ def test_end_to_end_makes_no_outbound_connection(tmp_path):
     assert evaluated.returncode == 0, evaluated.stderr
     assert "总体" in evaluated.stdout
 
-    port = _free_port()
-    app = _start_app(env, port, tmp_path / "streamlit.log")
+    app, port = _start_app(env, tmp_path / "streamlit.log")
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as resp:
             assert resp.status == 200 and b"<html" in resp.read().lower()

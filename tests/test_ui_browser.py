@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,28 +17,35 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from samples import MINI_TITLE, SLOT, WEAK
+from samples import MINI_TITLE, WEAK
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = ROOT / "screenshots"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
-F2_PROBLEM = {"items": [{
-    "fact_ids": ["F2"], "summary": "对下属企业监督缺位",
-    "instance": "2025年5月县委第三巡察组反馈，局党组对下属文旅公司“三重一大”事项监督缺位，2项景区维护工程没有经过集体研究",
-}]}
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="需要 Debian 的 chromium（/usr/bin/chromium）：apt-get install chromium"),
+    # locally a missing browser skips; in CI (CI set) it fails, so the UI tests cannot silently vanish
+    pytest.mark.skipif(not CHROMIUM.exists() and not os.environ.get("CI"),
+                       reason="需要 Debian 的 chromium（/usr/bin/chromium）：make browser-deps"),
 ]
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def served_url(proc: subprocess.Popen, log: Path, timeout: float = 90.0) -> str:
+    """The URL Streamlit reports once it has bound its port (started with port 0: no race for a free port)."""
+    import re
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        m = re.search(r"URL: (http://127\.0\.0\.1:\d+)", log.read_text(errors="replace"))
+        if m:
+            return m.group(1)
+        if proc.poll() is not None:
+            raise RuntimeError(f"streamlit exited early ({proc.returncode}):\n{log.read_text(errors='replace')}")
+        time.sleep(0.2)
+    raise RuntimeError(f"streamlit did not report its URL in {timeout}s:\n{log.read_text(errors='replace')}")
 
 
 def _wait_healthy(url: str, proc: subprocess.Popen, log: Path, timeout: float = 90.0) -> None:
@@ -61,8 +67,7 @@ def server(tmp_path_factory) -> Iterator[str]:
     """A Streamlit server for ui/app.py on a free port; always terminated (whole process group)."""
     tmp = tmp_path_factory.mktemp("browser")
     script = tmp / "fake_script.json"
-    script.write_text(json.dumps({"responses": [{"items": [SLOT]}, F2_PROBLEM], "default_response": {"items": [SLOT]}},
-                                 ensure_ascii=False), encoding="utf-8")
+    script.write_text(json.dumps({"scripted": True}), encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
     datasets = tmp / "datasets"
     datasets.mkdir()
@@ -72,14 +77,13 @@ def server(tmp_path_factory) -> Iterator[str]:
     ]}, ensure_ascii=False), encoding="utf-8")
     env.update(ZHAOJING_LLM="fake", ZHAOJING_DATA_DIR=str(tmp / "data"), ZHAOJING_FAKE_SCRIPT=str(script),
                ZHAOJING_EVAL_DATASETS=str(datasets), STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
-    port = _free_port()
     log = tmp / "streamlit.log"
-    cmd = [sys.executable, "-m", "streamlit", "run", "ui/app.py", "--server.port", str(port),
+    cmd = [sys.executable, "-m", "streamlit", "run", "ui/app.py", "--server.port", "0",  # the server picks a port
            "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"]
     with log.open("wb") as out:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
     try:
+        url = served_url(proc, log)
         _wait_healthy(url, proc, log)
         yield url
     finally:

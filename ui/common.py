@@ -51,7 +51,9 @@ FAMILY_LABELS = {
     "achievement": "摆成绩", "copied": "照搬提法", "outdated": "过时提法", "formulation": "固定表述",
     "theme": "年度主题", "three_into": "三个摆进去", "form": "文字规范", "placeholder": "占位符",
     "sensitive": "敏感信息", "duplicate": "雷同", "quote": "引文核对", "grounding": "事实依据",
-    "linkage": "问题与措施对应", "judge": "模型评审",
+    "linkage": "问题与措施对应", "judge": "模型评审", "claimed": "措施写成结果", "repeat": "重复",
+    "unlinked": "措施与问题不对应", "analysis": "原因没有剖析", "blame": "推给别人", "language": "语句残缺",
+    "meeting": "会议名称与主题", "problem": "问题写法",
 }
 GLOBAL_CSS = """<style>
 [data-testid="stFileUploaderDropzone"] button p{font-size:0}
@@ -97,19 +99,8 @@ def set_overrides(overrides: dict[str, Any]) -> None:
 
 
 def _fake_model() -> FakeChatModel:
-    """A FakeChatModel; ``ZHAOJING_FAKE_SCRIPT`` may name a JSON file of queued responses
-    (a list, or ``{"responses": [...], "default_response": ...}``) so a server drafts deterministically."""
-    path = os.environ.get(FAKE_SCRIPT_ENV)
-    if not path:
-        return FakeChatModel()
-    script = json.loads(Path(path).read_text(encoding="utf-8"))
-    if isinstance(script, list):
-        return FakeChatModel(responses=script)
-    default = script.get("default_response")
-    if default is not None and not isinstance(default, str):
-        default = json.dumps(default, ensure_ascii=False)
-    extra = {"default_response": default} if default is not None else {}
-    return FakeChatModel(responses=list(script.get("responses", [])), **extra)
+    """The fake model, scripted by ``ZHAOJING_FAKE_SCRIPT`` when set (see :meth:`FakeChatModel.from_script`)."""
+    return FakeChatModel.from_script(os.environ.get(FAKE_SCRIPT_ENV))
 
 
 def _model_key(settings: Settings) -> tuple:

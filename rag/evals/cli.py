@@ -210,3 +210,81 @@ def baseline_cmd(
     except ZhaojingError as exc:
         _fail(exc)
     console.print(f"基线已写入 {path}")
+
+
+def _file_hash(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
+
+def _dataset_path(name: str) -> Path:
+    from rag.config import EVALS_DIR
+
+    path = Path(name)
+    if path.is_file():
+        return path
+    guess = EVALS_DIR / "datasets" / f"{name}.yaml"
+    if not guess.is_file():
+        raise typer.BadParameter(f"找不到数据集 {name}（{guess}）")
+    return guess
+
+
+@app.command("grounding")
+def grounding_cmd(
+    dataset: str = typer.Argument("grounding_dev", help="变异评测集：grounding_dev 或 grounding_holdout"),
+    json_out: Path = typer.Option(None, "--json", help="把结果写入 JSON 文件"),
+) -> None:
+    """事实核对的变异评测：干净草稿不应有任何误报，插入的编造内容应被查出。"""
+    import json
+
+    from rag.evals.mutations import evaluate, evaluate_metric, load_cases
+
+    try:
+        path = _dataset_path(dataset)
+        cases = load_cases(path)
+        result = {"dataset_hash": _file_hash(path), "checker": evaluate(cases), "metric": evaluate_metric(cases)}
+    except ZhaojingError as exc:
+        _fail(exc)
+    table = Table(title=f"事实核对变异评测：{dataset}（{len(cases)} 篇草稿）")
+    for col in ("实现", "插入", "查出", "查出率", "干净稿误报", "按类型"):
+        table.add_column(col)
+    for name, label in (("checker", "批改器（起草守卫用）"), ("metric", "评测指标（独立实现）")):
+        r = result[name]
+        table.add_row(label, str(r["mutations"]), str(r["caught"]), f"{r['caught_share']:.0%}",
+                      str(len(r["false_alarms"])), "，".join(f"{k} {v}" for k, v in r["by_kind"].items()))
+    out.print(table)
+    for name in ("checker", "metric"):
+        for m in result[name]["misses"][:10]:
+            out.print(f"  漏查（{name}）：{m['case']} {m['kind']} “{m['invented']}”")
+    if json_out:
+        json_out.write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
+
+
+@app.command("proofread")
+def proofread_cmd(
+    dataset: str = typer.Argument("proofread_dev", help="校对评测集：proofread_dev 或 proofread_holdout"),
+    json_out: Path = typer.Option(None, "--json", help="把结果写入 JSON 文件"),
+) -> None:
+    """深度校对评测：召回率、精确率和每 3000 字用时（使用内置模型）。"""
+    import json
+
+    from rich.progress import Progress
+
+    from rag.evals.proofread_eval import evaluate, load_cases
+
+    try:
+        path = _dataset_path(dataset)
+        cases = load_cases(path)
+        with Progress(console=console) as bar:
+            task = bar.add_task("深度校对", total=len(cases))
+            result = evaluate(cases, progress=lambda n, total: bar.update(task, completed=n))
+        result["dataset_hash"] = _file_hash(path)
+    except ZhaojingError as exc:
+        _fail(exc)
+    out.print(f"错别字 {result['typos']} 处，查出 {result['caught']} 处（召回率 {result['recall']}）；"
+              f"提示 {result['flags']} 处，误报 {result['false_alarms']} 处（精确率 {result['precision']}）；"
+              f"用时 {result['seconds']} 秒，折合每 3000 字 {result['seconds_per_3000']} 秒")
+    out.print("按类型：" + "，".join(f"{k} {v}" for k, v in result["by_kind"].items()))
+    if json_out:
+        json_out.write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")

@@ -45,10 +45,14 @@ class Comparison:
     regressions: list[Change] = field(default_factory=list)
     case_regressions: list[Change] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
+    gated_cases: list[Change] = field(default_factory=list)
+    """Case regressions on gated metrics (they fail the gate too)."""
+    families: list[Change] = field(default_factory=list)
+    """Critic families whose recall dropped (fail the gate)."""
 
     @property
     def regressed(self) -> bool:
-        return bool(self.regressions or self.missing)
+        return bool(self.regressions or self.missing or self.gated_cases or self.families)
 
 
 def _tolerance(metric: str, scale: float) -> float:
@@ -76,10 +80,33 @@ def compare_runs(before: RunResult, after: RunResult, scale: float = 1.0,
                 continue
             ch = Change(system, metric, va, b["metrics"].get(metric))
             out.changes.append(ch)
-            if (not metrics or metric in metrics) and ch.worse_by() > _tolerance(metric, scale) + 1e-9:
+            if (not metrics or metric in metrics) and _worse(ch, scale):
                 out.regressions.append(ch)
     keep = lambda rs: [r for r in rs if not systems or r["system"] in systems]  # noqa: E731
     out.case_regressions = _case_regressions(keep(before.records), keep(after.records), scale)
+    if metrics:
+        out.gated_cases = [c for c in out.case_regressions if c.metric in metrics]
+    out.families = _family_regressions(before.summary.get("critic"), after.summary.get("critic"))
+    return out
+
+
+def _worse(ch: Change, scale: float) -> bool:
+    """Beyond tolerance in the worse direction, or a figure that was there and is now missing."""
+    if ch.before is not None and ch.after is None:
+        return True
+    return ch.worse_by() > _tolerance(ch.metric, scale) + 1e-9
+
+
+def _family_regressions(before: dict | None, after: dict | None) -> list[Change]:
+    """Critic families whose recall fell (the critic is deterministic: any drop is a change of behaviour)."""
+    if not before or not after:
+        return []
+    out = []
+    for fam, a in (before.get("families") or {}).items():
+        b = (after.get("families") or {}).get(fam) or {}
+        ra, rb = a.get("recall"), b.get("recall")
+        if ra is not None and (rb is None or rb < ra - 1e-9):
+            out.append(Change("critic", f"critic.recall[{fam}]", ra, rb))
     return out
 
 
@@ -94,7 +121,7 @@ def _case_regressions(before: list[dict], after: list[dict], scale: float) -> li
             if metric not in METRICS or METRICS[metric].group == "开销":
                 continue
             ch = Change(r["system"], metric, va, (r.get("metrics") or {}).get(metric), case=r["case"])
-            if ch.worse_by() > _tolerance(metric, scale) + 1e-9:
+            if _worse(ch, scale):
                 found.append(ch)
     return found
 
@@ -118,6 +145,10 @@ def describe(cmp: Comparison) -> list[str]:
         lines.append("退步的用例：" + "、".join(f"{case}（{sys}）" for case, sys in cases))
     for s in cmp.missing:
         lines.append(f"注意：新运行中没有 {s} 的结果")
+    for c in cmp.gated_cases:
+        lines.append(f"✗ 用例退步超出容差：{c.case}（{c.system}）{METRICS[c.metric].label} {c.before} → {c.after}")
+    for c in cmp.families:
+        lines.append(f"✗ 规则族召回率下降：{c.metric} {c.before} → {c.after}")
     return lines
 
 

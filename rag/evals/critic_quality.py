@@ -63,11 +63,16 @@ def match_case(case: dict, findings: list[dict], scored: set[str] | None = None)
         if fam in UNSCORED or (case.get("excerpt") and fam in EXCERPT_IGNORED) or (scored is not None and fam not in scored):
             res.unscored.append(f)
             continue
-        ok = False
-        for i, e in enumerate(expected):
-            if e["family"] == fam and (not e.get("quote") or _overlaps(f, e["_spans"])):
-                hit[i] = ok = True
-        (res.tp if ok else res.fp).append(f)
+        matching = [i for i, e in enumerate(expected)
+                    if e["family"] == fam and (not e.get("quote") or _overlaps(f, e["_spans"]))]
+        fresh = [i for i in matching if not hit[i]]
+        if fresh:  # one true positive per label: the first finding that matches it
+            hit[fresh[0]] = True
+            res.tp.append(f)
+        elif matching:  # another finding on a label already found: a duplicate, neither right nor wrong
+            res.unscored.append(f)
+        else:
+            res.fp.append(f)
     clean = [{k: v for k, v in e.items() if k != "_spans"} for e in expected]
     res.fn = [e for e, h in zip(clean, hit, strict=True) if not h]
     res.found = [e for e, h in zip(clean, hit, strict=True) if h]

@@ -28,7 +28,7 @@ from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 
-from rag.config import PROJECT_ROOT, PROMPTS_DIR, get_settings
+from rag.config import PROJECT_ROOT, get_settings
 from rag.errors import InputError, ZhaojingError
 from rag.evals.critic_quality import scored_families
 from rag.evals.datasets import Dataset, case_fingerprint, load_dataset
@@ -36,7 +36,10 @@ from rag.evals.metrics import METRICS, DraftInputs, draft_metrics, within_run_si
 
 SYSTEMS = ("pipeline", "naive")
 Progress = Callable[[int, int, dict], None]
-CODE_PATHS = ("rag/draft", "rag/evals/naive.py", "rag/llm/__init__.py", "rag/llm/embedded.py")
+CODE_PATHS = ("rag", "prompts", "knowledge_base/genre", "knowledge_base/frames", "knowledge_base/lexicons")
+"""Everything a drafting run depends on: the package (drafter, critic, frames, genre, model seam), the
+prompts and the data the drafter and its guard read. Editing any of it invalidates cached generations."""
+CODE_SUFFIXES = (".py", ".j2", ".yaml", ".yml", ".txt")
 
 
 @dataclass
@@ -86,16 +89,28 @@ def list_runs() -> list[Path]:
 
 
 @lru_cache(maxsize=1)
+def dataset_hash(ds: Dataset) -> str:
+    """Hash of the dataset's cases and labels (and, for drafting, its facts files): a baseline made on
+    other cases or labels is not comparable."""
+    h = hashlib.sha256(json.dumps(ds.cases, ensure_ascii=False, sort_keys=True, default=str).encode())
+    for case in ds.cases if ds.kind == "drafting" else []:
+        path = PROJECT_ROOT / case["facts"]
+        if path.is_file():
+            h.update(path.read_bytes())
+    return h.hexdigest()[:16]
+
+
 def code_fingerprint() -> str:
-    """Hash of the prompts and the drafting code: a change invalidates cached generations."""
+    """Hash of everything a drafting run depends on (:data:`CODE_PATHS`): a change invalidates cached
+    generations. Paths are hashed relative to the project, so moving a file counts as a change too."""
     h = hashlib.sha256()
-    files = sorted(PROMPTS_DIR.glob("*.j2"))
+    files: list[Path] = []
     for rel in CODE_PATHS:
         p = PROJECT_ROOT / rel
-        files += sorted(p.rglob("*.py")) if p.is_dir() else [p]
+        files += sorted(f for f in p.rglob("*") if f.suffix in CODE_SUFFIXES) if p.is_dir() else [p]
     for f in files:
-        if f.is_file():
-            h.update(f.name.encode() + f.read_bytes())
+        if f.is_file() and "__pycache__" not in f.parts:
+            h.update(str(f.relative_to(PROJECT_ROOT)).encode() + b"\0" + f.read_bytes())
     return h.hexdigest()[:12]
 
 
@@ -197,9 +212,10 @@ def _inputs(case: dict, gen: dict, kb: Any, reference: Any) -> DraftInputs:
 
     facts = case_facts(case)
     frame = resolve_frame(facts)
+    from rag.draft.pipeline import known_text
+
     cited = gen.get("citations") or []
-    known = facts.known_text() + f"\n{facts.year}年 {facts.year}年度 {frame.name}\n" + "\n".join(
-        c.get("text", "") for c in cited)
+    known = known_text(facts, frame) + "\n" + "\n".join(c.get("text", "") for c in cited)
     sources = _source_texts(kb, {c.get("source", "") for c in cited}) if kb is not None else {}
     return DraftInputs(
         facts={f.id: f.text for f in facts.facts}, known=known, year=facts.year, meeting_type=facts.meeting_type,
@@ -366,7 +382,7 @@ def run_eval(
     run_id = run_id or new_run_id(ds)
     folder = runs_dir() / run_id
     folder.mkdir(parents=True, exist_ok=True)
-    config = {**cfg.__dict__, "run_id": run_id, "code": code_fingerprint(),
+    config = {**cfg.__dict__, "run_id": run_id, "code": code_fingerprint(), "dataset_hash": dataset_hash(ds),
               "started": dt.datetime.now().isoformat(timespec="seconds")}
     _write_json(folder / "run.json", config)
     journal = _Journal(folder / "cases.jsonl")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
@@ -55,6 +56,26 @@ class FakeChatModel(BaseChatModel):
     @property
     def _llm_type(self) -> str:
         return "fake-chat-model"
+
+    @classmethod
+    def from_script(cls, path: str | Path | None) -> FakeChatModel:
+        """A fake model from a JSON script (for servers started by tests, ``ZHAOJING_FAKE_SCRIPT``): a list of
+        queued responses, ``{"responses": [...], "default_response": ...}``, or ``{"scripted": true}`` for
+        the cooperative scripted drafter (:class:`rag.evals.scripted.ScriptedChatModel`)."""
+        if not path:
+            return cls()
+        script = json.loads(Path(path).read_text(encoding="utf-8"))
+        if isinstance(script, list):
+            return cls(responses=script)
+        if script.get("scripted"):
+            from rag.evals.scripted import ScriptedChatModel
+
+            return ScriptedChatModel()
+        default = script.get("default_response")
+        if default is not None and not isinstance(default, str):
+            default = json.dumps(default, ensure_ascii=False)
+        extra = {"default_response": default} if default is not None else {}
+        return cls(responses=list(script.get("responses", [])), **extra)
 
     def queue(self, *items: Any) -> FakeChatModel:
         """Append responses to the queue; returns self for chaining."""
