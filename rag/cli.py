@@ -83,7 +83,9 @@ def critique(
     files: list[str] = typer.Argument(..., help="要批改的文件（.txt/.md/.docx/.pdf），- 表示从标准输入读取"),
     year: int = typer.Option(None, "--year", help="材料所属年度，如 2025（不填则自动识别）"),
     meeting_type: str = typer.Option(None, "--meeting-type", help="班子 | 个人 | 支部（不填则自动识别）"),
-    frame: str = typer.Option(None, "--frame", help="年度框架编号（不填则按年度和类型选择）"),
+    frame: str = typer.Option(None, "--frame", help="检视框架：框架编号或框架 YAML 文件（不填则按年度和类型选择）"),
+    facts: Path = typer.Option(None, "--facts", help="事实文件：核对草稿中的数字、日期、人名、机构是否都有依据"),
+    proofread: bool = typer.Option(False, "--proofread", help="深度校对：用内置模型逐句查错别字（较慢）"),
     fmt: str = typer.Option("text", "--format", help="输出格式：text | json | html"),
     config: Path = typer.Option(None, "--config", help="批改配置文件（开关规则、最低级别）"),
     no_kb: bool = typer.Option(False, "--no-kb", help="不与知识库比对相似度"),
@@ -98,8 +100,24 @@ def critique(
         fail(ZhaojingError(f"不支持的输出格式：{fmt}", "可选 text、json、html"))
     try:
         texts = _read_inputs(files)
-        reports = api.critique_many(texts, year=year, meeting_type=meeting_type, frame_id=frame,
-                                    config_path=config, use_kb=not no_kb)
+        frame_obj, frame_id = _frame_arg(frame)
+        facts_obj = None
+        if facts is not None:
+            from rag.draft.facts import load_facts
+
+            facts_obj = load_facts(facts)
+        if proofread:
+            from rich.progress import Progress
+
+            with Progress(console=console) as bar:
+                task = bar.add_task("深度校对", total=None)
+                reports = api.critique_many(texts, year=year, meeting_type=meeting_type, frame_id=frame_id,
+                                            config_path=config, use_kb=not no_kb, frame=frame_obj, facts=facts_obj,
+                                            proofread=True,
+                                            progress=lambda n, total: bar.update(task, completed=n, total=total))
+        else:
+            reports = api.critique_many(texts, year=year, meeting_type=meeting_type, frame_id=frame_id,
+                                        config_path=config, use_kb=not no_kb, frame=frame_obj, facts=facts_obj)
     except ZhaojingError as exc:
         fail(exc)
     if fmt == "json":
@@ -114,6 +132,22 @@ def critique(
     else:
         out.print(result, markup=False, highlight=False, soft_wrap=True)
     raise typer.Exit(1 if any(r.has_errors for r in reports) else 0)
+
+
+def _frame_arg(value: str | None):
+    """``--frame``: an id (returned as the id) or a YAML file of the user's own frame (returned as a Frame)."""
+    if not value:
+        return None, None
+    path = Path(value)
+    if path.suffix in (".yaml", ".yml") or path.is_file():
+        import yaml
+
+        from rag.frames import frame_from_mapping
+
+        if not path.is_file():
+            raise ZhaojingError(f"找不到框架文件 {value}", "请检查路径，或填写框架编号（zhaojing frames list）")
+        return frame_from_mapping(yaml.safe_load(path.read_text(encoding="utf-8")), f"框架文件 {path.name}"), None
+    return None, value
 
 
 @rules_app.command("list")

@@ -41,3 +41,34 @@ def test_draft_reports_bad_facts_in_chinese(tmp_path):
     bad.write_text("unit: 某局\nmeeting_type: 科室\n", encoding="utf-8")
     res = runner.invoke(app, ["draft", str(bad), "--model", "fake", "--no-kb"])
     assert res.exit_code == 2 and "材料类型" in res.stderr
+
+
+def test_critique_with_facts_checks_every_claim(tmp_path):
+    draft = tmp_path / "草稿.txt"
+    draft.write_text("一、存在的问题\n一是学用结合还不够紧密。2025年局党组理论学习中心组集中学习10次，另有9次只念了文件，"
+                     "局长王建国未到场。\n", encoding="utf-8")
+    res = runner.invoke(app, ["critique", str(draft), "--no-kb", "--facts",
+                              "evals/datasets/facts/v2/banzi-2025-qingyi-shuili.yaml"])
+    assert res.exit_code == 1
+    assert "“9次”在事实材料中找不到" in res.stdout and "“王建国”在事实材料中找不到" in res.stdout
+    assert "“10次”" not in res.stdout  # the facts hold it
+    plain = runner.invoke(app, ["critique", str(draft), "--no-kb"])
+    assert "grounding" not in plain.stdout  # without facts there is nothing to check against
+
+
+def test_critique_accepts_the_users_own_frame_file(tmp_path):
+    frame = tmp_path / "专题.yaml"
+    frame.write_text("name: 2025年巡察整改专题组织生活会\nmeeting: 专题组织生活会\nmeeting_types: [支部]\nyears: [2025]\n"
+                     "aspects:\n  - name: 对照党章党规，查找支部政治功能方面的差距\n    keywords: [政治功能]\n",
+                     encoding="utf-8")
+    draft = tmp_path / "草稿.txt"
+    draft.write_text("某支部2025年巡察整改专题组织生活会对照检查材料\n\n一、存在的问题\n（一）对照党章党规，查找支部政治功能方面的差距\n"
+                     "一是支部议事不规范。2025年支委会有3次没有记录。\n", encoding="utf-8")
+    res = runner.invoke(app, ["critique", str(draft), "--no-kb", "--frame", str(frame), "--year", "2025",
+                              "--meeting-type", "支部", "--format", "json"])
+    assert res.exit_code in (0, 1), res.stderr
+    assert "2025年巡察整改专题组织生活会" in res.stdout and "meeting.special_name" not in res.stdout
+    bad = tmp_path / "坏.yaml"
+    bad.write_text("name: x\n", encoding="utf-8")
+    res = runner.invoke(app, ["critique", str(draft), "--no-kb", "--frame", str(bad)])
+    assert res.exit_code == 2 and "框架文件" in res.stderr

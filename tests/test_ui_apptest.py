@@ -491,3 +491,15 @@ def test_embedded_model_is_warmed_once_in_the_background(monkeypatch):
     monkeypatch.setattr(common, "effective_settings", lambda: Settings(llm="fake"))
     common.warm_model_in_background()  # other backends: nothing to warm
     assert warmed == ["the-model"]
+
+
+def test_critique_checks_a_draft_against_an_uploaded_facts_file():
+    at = page("critique").run()
+    at.text_area(key="critique_text").input(
+        "一、存在的问题\n一是学用结合还不够紧密。2025年局党组理论学习中心组集中学习10次，另有9次只念了文件。\n").run()
+    facts = (ROOT / "evals" / "datasets" / "facts" / "v2" / "banzi-2025-qingyi-shuili.yaml").read_bytes()
+    at.file_uploader(key="critique_facts").set_value(("事实.yaml", facts, "application/x-yaml")).run()
+    assert any("将按事实文件核对" in c.value for c in at.caption)
+    at.button(key="run_critique").click().run()
+    assert not at.exception
+    assert "9次" in at.html[0].value and any("9次" in m.value for m in at.markdown if "找不到" in m.value or "“9次" in m.value)

@@ -76,13 +76,44 @@ def critique_many(
     config_path: Path | None = None,
     use_kb: bool = True,
     kb=None,
+    frame=None,
+    facts=None,
+    proofread: bool = False,
+    progress=None,
 ) -> list[Report]:
-    """Critique one or more drafts with the user's config and the knowledge base for similarity rules."""
+    """Critique one or more drafts with the user's config and the knowledge base for similarity rules.
+
+    ``frame`` (a Frame, e.g. the user's own 专题 frame) overrides ``frame_id``; ``facts`` (UnitFacts) turns
+    on the grounding rule against them; ``proofread`` adds the model-scored typo pass (``progress(done,
+    total)`` per sentence)."""
     config = load_config(config_path)
     corpus, joined = kb_reference(kb) if use_kb else (None, "")
+    known = None
+    if facts is not None:
+        from rag.draft.pipeline import known_text
+        from rag.draft.plan import resolve_frame
+
+        frame = frame or resolve_frame(facts)
+        known = known_text(facts, frame)
+        year = year or facts.year
+        meeting_type = meeting_type or facts.meeting_type
     kwargs = dict(year=year, meeting_type=meeting_type, frame_id=frame_id, config=config, corpus=corpus,
-                  quote_sources=quote_checker(joined))
+                  quote_sources=quote_checker(joined), frame=frame, known_text=known)
     if len(texts) == 1:
         name, text = next(iter(texts.items()))
-        return [critique(text, name=name, **kwargs)]
-    return critique_batch(texts, **kwargs)
+        reports = [critique(text, name=name, **kwargs)]
+    else:
+        reports = critique_batch(texts, **kwargs)
+    if proofread:
+        reports = [with_proofreading(r, t, progress) for r, t in zip(reports, texts.values(), strict=True)]
+    return reports
+
+
+def with_proofreading(report: Report, text: str, progress=None) -> Report:
+    """The report with the deep proofreading findings added (and the summary recomputed)."""
+    from rag.critic.engine import summarise
+    from rag.critic.proofread import findings, proofread
+
+    extra = findings(text, proofread(text, progress=progress))
+    merged = sorted([*report.findings, *extra], key=lambda f: (f.start, f.end))
+    return report.model_copy(update={"findings": merged, "summary": summarise(merged, report.context)})

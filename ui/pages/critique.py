@@ -42,6 +42,23 @@ def inputs() -> tuple[str | None, str, int | None, str | None]:
     return text, name, (None if year == AUTO else int(year)), (None if meeting_type == AUTO else meeting_type)
 
 
+def options() -> tuple[object | None, bool]:
+    """Optional facts file (turns on fact checking) and deep proofreading."""
+    with st.expander("更多选项：核对事实、深度校对"):
+        c1, c2 = st.columns(2)
+        upload = c1.file_uploader("事实文件（YAML/JSON）", type=["yaml", "yml", "json"], key="critique_facts",
+                                  help="上传起草时用的事实文件，逐一核对草稿里的数字、日期、人名、机构和名称是否都有依据")
+        deep = c2.checkbox("深度校对（用内置模型逐句查错别字，较慢）", key="critique_proofread")
+    facts = None
+    if upload is not None:
+        with common.user_errors():
+            from rag.draft.facts import load_facts
+
+            facts = load_facts(upload.getvalue())
+            st.caption(f"将按事实文件核对：{common.facts_summary(facts)}")
+    return facts, deep
+
+
 def show_summary(report) -> None:
     """Score, counts per level and what was assumed about the draft."""
     s = report.summary
@@ -113,10 +130,16 @@ def results(report, text: str) -> None:
 st.title("批改")
 st.caption("逐条指出审阅时会被退回的地方，并在原文中标出位置。材料只在本机处理。")
 text, name, year, meeting_type = inputs()
+facts, deep = options()
 if st.button("批改", type="primary", key="run_critique", disabled=text is None):
     st.session_state.pop(RESULT_KEY, None)
     with common.user_errors(), st.spinner("正在批改…"):
-        [report] = critique_many({name: text}, year=year, meeting_type=meeting_type)
+        bar = st.progress(0.0, text="深度校对") if deep else None
+        progress = (lambda n, total: bar.progress(n / max(total, 1), text=f"深度校对：第 {n}/{total} 句")) if bar else None
+        [report] = critique_many({name: text}, year=year, meeting_type=meeting_type, facts=facts, proofread=deep,
+                                 progress=progress)
+        if bar:
+            bar.empty()
         st.session_state[RESULT_KEY] = (report, text)
         st.session_state["critique_runs"] = st.session_state.get("critique_runs", 0) + 1
 if RESULT_KEY in st.session_state:
