@@ -217,7 +217,7 @@ def cause_listing(text: str) -> bool:
     """A cause that lists problem fragments, or retells the problem, and then only says “说明…不强”."""
     rest = _after_title(text)
     m = LISTING.search(rest)
-    if m and not matches("reason", rest[:m.end() - 2]):
+    if m and not matches("reason", re.sub(r"(?:说明|反映出?|暴露出?|表明)$", "", m.group(0))):
         return True
     m = ONLY_VERDICT.search(rest)
     return bool(m and not matches("reason", rest[:m.start()]))

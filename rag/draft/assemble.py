@@ -13,7 +13,7 @@ from rag.draft import slots
 from rag.draft.bank import lesson_examples
 from rag.draft.facts import Fact, UnitFacts
 from rag.draft.items import Cause, Measure, Problem
-from rag.draft.problems import NUMBERS, instance_of, voice_ok
+from rag.draft.problems import has_number, instance_of, voice_ok
 from rag.draft.run import Run
 from rag.draft.schemas import Draft, DraftItem, DraftPart
 from rag.draft.text import clause, contained, grams, sentence
@@ -180,7 +180,7 @@ def related_problems(case: str, problems: list[Problem], k: int = 2) -> list[Pro
 def lesson_problem(text: str, related: list[Problem], case: str, voice: str) -> str | None:
     if not 15 <= len(hanzi(text)) <= 110:
         return "长度不合适"
-    if NUMBERS.search(text) or matches("claimed", text) or matches("blame_others", text) or not voice_ok(text, voice):
+    if has_number(text) or matches("claimed", text) or matches("blame_others", text) or not voice_ok(text, voice):
         return "写了新的事实或口吻不对"
     if contained(text, case) >= 0.7:
         return "只是复述案例"

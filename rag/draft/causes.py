@@ -18,7 +18,7 @@ from rag.critic.lexicon import lexicon_of
 from rag.draft import slots
 from rag.draft.bank import Root, heading_examples, heading_nearest, root, roots
 from rag.draft.items import Cause, Problem
-from rag.draft.problems import NUMBERS, voice_ok
+from rag.draft.problems import has_number, voice_ok
 from rag.draft.run import Run
 from rag.draft.text import clauses, contained
 from rag.genre import hanzi, matches
@@ -60,7 +60,7 @@ def reason_problem(text: str, problems: list[Problem], shots: list[str], voice: 
         return "长度不合适"
     if not matches("reason", text):
         return "没有讲思想上的根子"
-    if NUMBERS.search(text) or matches("claimed", text):
+    if has_number(text) or matches("claimed", text):
         return "复述了事实或写了结果"
     if matches("blame_others", text):
         return "把问题推给了别人"

@@ -22,7 +22,10 @@ from rag.draft.run import Run
 from rag.draft.text import contained, sentence, similarity
 from rag.genre import find, hanzi, matches
 
-NUMBERS = re.compile(r"\d|[一二两三四五六七八九十百千]+(?:次|项|个|人|名|件|条|处|起|轮|场|户|家|天|年)")
+NUMBERS = re.compile(r"\d|(?<!第)[一二两三四五六七八九十百千]+(?:次|项|个|人|名|件|条|处|起|轮|场|户|家|天|年)(?![次个件])")
+IDIOMS = re.compile(r"一两|两三|三五|一件一件|一个个|一次次|第一次|一人一|八项规定|[两三四五六]个(?:确立|维护|意识|自信|带头|务必|全面|对照|方面)"
+                    r"|三会一课|三重一大|一岗双责|两学一做|三严三实|十四五|十五五|[十二]+届|一把手|一线|一些|一般|统一|逐一|一体|"
+                    r"一贯|一起|一致|一律|一旦")
 INVERTED = re.compile(r"问题[^，。]{0,6}(?:还)?不够(?:明显|突出|严重|多)")
 OFFICIAL = re.compile(r"巡察|巡视|审计|督查|督察|纪委|监委|检查组|考核组")
 TEAM_WORDS = {"班子": [("局领导", "班子成员"), ("院领导", "班子成员"), ("校领导", "班子成员"),
@@ -34,7 +37,7 @@ def heading_problem(text: str, fact: str, voice: str, taken: list[str]) -> str |
     n = len(hanzi(text))
     if not 5 <= n <= 24:
         return "长度不合适"
-    if NUMBERS.search(text):
+    if has_number(text):
         return "含有数字"
     if not matches("shortcoming", text) or INVERTED.search(text):
         return "没有点明不足"
@@ -49,11 +52,16 @@ def heading_problem(text: str, fact: str, voice: str, taken: list[str]) -> str |
     return None
 
 
+def has_number(text: str) -> bool:
+    """A number or a count (3次, 两项) — not the idioms that merely contain numerals (一两次, 一件一件)."""
+    return bool(NUMBERS.search(IDIOMS.sub("", text)))
+
+
 def voice_ok(text: str, voice: str) -> bool:
     """The text speaks as the material type should: no 我 in a 班子/支部 material, no 班子 in a 个人 one."""
     if voice == "个人":
         return "班子" not in text and "我们" not in text
-    return not re.search(r"我(?!们|局|院|校|所|县|市|区|镇|乡|厂|司|部|委|办|中心|单位|支部)|本人", text)
+    return not re.search(r"(?<!自)我(?!们|局|院|校|所|县|市|区|镇|乡|厂|司|部|委|办|中心|单位|支部)|本人", text)
 
 
 def instance_of(fact: Fact, voice: str) -> str:

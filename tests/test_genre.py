@@ -1,0 +1,73 @@
+"""The genre data (knowledge_base/genre/) behaves as it says, and the drafter's own examples and fallbacks
+pass the same checks the drafter applies to the model and the critic applies to any draft."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag import genre
+from rag.critic.engine import critique
+from rag.draft import bank
+from rag.draft.causes import reason_problem
+from rag.draft.measures import action_problem, target_from
+from rag.draft.problems import heading_problem
+
+VOCAB = genre.vocabulary()
+
+
+@pytest.mark.parametrize("name", sorted(VOCAB))
+def test_every_predicate_has_examples_that_behave(name):
+    p = VOCAB[name]
+    assert p.description and p.patterns
+    assert p.examples.get("match") and p.examples.get("no_match"), f"{name} 缺少正反示例"
+    for text in p.examples["match"]:
+        assert p(text), f"{name} 应当命中：{text}"
+    for text in p.examples["no_match"]:
+        assert not p(text), f"{name} 不应命中：{text}（命中 {[text[a:b] for a, b in p.find(text)]}）"
+
+
+@pytest.mark.parametrize("rule", bank.target_rules(), ids=lambda r: r.id)
+def test_every_target_rule_derives_its_examples(rule):
+    assert rule.examples, f"{rule.id} 缺少示例"
+    for ex in rule.examples:
+        got = target_from(ex["fact"])
+        assert got is not None and got[0] == ex["target"], (ex, got)
+
+
+def test_worked_headings_are_answers_the_checks_accept():
+    examples, fallback = bank.heading_examples()
+    roots = {r.id for r in bank.roots()}
+    for e in examples:
+        assert heading_problem(e.heading, e.fact, "班子", []) is None, e
+        assert e.root in roots, e
+    for category, heading in fallback.items():
+        assert heading_problem(heading, "", "班子", []) is None, (category, heading)
+
+
+def test_worked_actions_are_answers_the_checks_accept():
+    for e in bank.action_examples():
+        assert action_problem(e.action, e.fact, e.heading, "班子", []) is None, e
+
+
+@pytest.mark.parametrize("root", bank.roots(), ids=lambda r: r.id)
+def test_bank_reasons_pass_the_drafters_checks_and_the_critics_rules(root):
+    for voice in ("班子", "个人", "支部"):
+        examples = root.examples(voice)
+        assert len(examples) >= 2, f"{root.id} 的{voice}范例不足两条（候选至少要有两条）"
+        for e in examples:
+            assert reason_problem(e.reason, [], [], voice) is None, (voice, e.reason)
+            text = f"一、存在的问题\n一是{e.problems[0]}。2025年有3次。\n二、原因分析\n一是{root.title}。{e.reason}。\n"
+            rules = {f.rule for f in critique(text, year=2025, meeting_type=voice).findings}
+            assert not rules & {"analysis.listing", "analysis.tautology", "analysis.verdict", "blame.others",
+                                "cause.stock", "excuse.objective"}, (voice, e.reason, rules)
+
+
+def test_item_checks_shared_with_the_critic():
+    assert genre.cause_listing("一是从党性看，缺席组织生活、讲党课少等问题，说明党性修养不强。")
+    assert not genre.cause_listing("一是党性修养上有差距。班子成员把自己当成领导，组织生活能推就推。")
+    assert genre.tautology("二是宗旨意识不牢。同群众交流少，说明同群众交流不够。")
+    assert genre.repeated_within("一是先锋岗作用不明显，认领岗位12个，先锋岗作用不明显。")
+    assert genre.repeated_across(["修订制度，建立问题清单逐项对账销号。"] * 3) == ["建立问题清单逐项对账销号"]
+    assert genre.repeated_across(["由办公室牵头具体落实，2026年3月底前完成。"] * 3) == []  # owners and deadlines may repeat
+    assert genre.dingxing("一是学用结合还不够紧密。2025年学习10次，其中6次以传达文件为主。")
+    assert not genre.dingxing("一是2025年学习10次，其中6次以传达文件为主。")
