@@ -50,6 +50,7 @@ eval-baseline: setup
 		$(BIN)/zhaojing eval run $$name --run-id gate-$$out-$$id --no-report && \
 		$(BIN)/zhaojing eval baseline gate-$$out-$$id -o evals/baselines/$$out.json || exit 1; \
 	done; \
+	$(BIN)/python evals/retrieval/run.py --out evals/baselines/retrieval.json && \
 	$(BIN)/zhaojing eval grounding grounding_dev --json evals/baselines/grounding-dev.json && \
 	$(BIN)/zhaojing eval grounding grounding_holdout --json evals/baselines/grounding-holdout.json && \
 	$(BIN)/zhaojing eval proofread proofread_dev --json evals/baselines/proofread-dev.json && \

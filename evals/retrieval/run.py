@@ -116,7 +116,11 @@ def main(argv: list[str] | None = None) -> int:
         results = evaluate(kb, queries, args.k, per_source)
         chunks = kb.count()
     _print(results, args.k, len(queries), console)
+    import hashlib
+
+    digest = hashlib.sha256(b"".join(p.read_bytes() for p in sorted((EVALS_DIR / "retrieval").glob("queries*.yaml"))))
     payload = {
+        "queries_hash": digest.hexdigest()[:16],
         "k": args.k, "queries": len(queries), "per_source": per_source, "chunks": chunks,
         "ingest_seconds": round(ingest_s, 1), "target_hybrid_recall": TARGET_RECALL,
         "modes": {m: {key: v for key, v in r.items() if key != "misses"} for m, r in results.items()},
