@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 app = typer.Typer(help="照镜：对照检查材料起草与批改助手（默认离线运行）", no_args_is_help=True, add_completion=False)
 rules_app = typer.Typer(help="查看和检验批改规则", no_args_is_help=True)
 app.add_typer(rules_app, name="rules")
+frames_app = typer.Typer(help="检视框架：列出、查看、检查（自己的框架放在数据目录 frames/ 下）", no_args_is_help=True)
+app.add_typer(frames_app, name="frames")
 console = Console(stderr=True)
 out = Console()
 
@@ -148,6 +150,68 @@ def _frame_arg(value: str | None):
             raise ZhaojingError(f"找不到框架文件 {value}", "请检查路径，或填写框架编号（zhaojing frames list）")
         return frame_from_mapping(yaml.safe_load(path.read_text(encoding="utf-8")), f"框架文件 {path.name}"), None
     return None, value
+
+
+@frames_app.command("list")
+def frames_list() -> None:
+    """列出全部检视框架（内置的和数据目录 frames/ 下自己加的）。"""
+    from rag.frames import load_frames
+
+    try:
+        frames = load_frames()
+    except ZhaojingError as exc:
+        fail(exc)
+    for f in frames:
+        out.print(f"{f.id}  {f.name}｜{f.meeting}｜年度 {'、'.join(map(str, f.years)) or '—'}｜"
+                  f"{'、'.join(f.meeting_types)}｜{len(f.aspects)} 个方面", soft_wrap=True)
+
+
+@frames_app.command("show")
+def frames_show(frame: str = typer.Argument(..., help="框架编号或框架 YAML 文件")) -> None:
+    """显示一个框架的主题、方面和必需部分。"""
+    from rag.frames import get_frame
+
+    try:
+        obj, frame_id = _frame_arg(frame)
+        obj = obj or get_frame(frame_id)
+    except ZhaojingError as exc:
+        fail(exc)
+    out.print(f"{obj.name}（{obj.id}）\n会议：{obj.meeting}；年度：{'、'.join(map(str, obj.years)) or '—'}；"
+              f"材料类型：{'、'.join(obj.meeting_types)}\n主题：{obj.theme or '—'}")
+    for i, a in enumerate(obj.aspects, start=1):
+        out.print(f"  {i}. {a.heading}" + (f"——{a.description}" if a.description else ""))
+    if obj.required_sections:
+        out.print("必需部分：" + "、".join(obj.required_sections))
+
+
+@frames_app.command("check")
+def frames_check(path: Path = typer.Argument(..., help="要检查的框架 YAML 文件")) -> None:
+    """检查一个框架文件：格式、方面名称、关键词、与已有框架的编号冲突。"""
+    from rag.frames import builtin_frames
+
+    try:
+        frame, _ = _frame_arg(str(path))
+        if frame is None:
+            raise ZhaojingError(f"{path} 不是框架文件", "框架文件是 .yaml 文件，格式见 knowledge_base/frames/README.md")
+    except ZhaojingError as exc:
+        fail(exc)
+    problems = []
+    names = [a.name for a in frame.aspects]
+    if len(set(names)) < len(names):
+        problems.append("有重复的方面名称")
+    for a in frame.aspects:
+        if not a.keywords:
+            problems.append(f"方面“{a.name}”没有关键词（批改时靠关键词认出草稿里的方面标题）")
+        if not a.description:
+            problems.append(f"方面“{a.name}”没有说明（起草时靠说明判断事实归入哪个方面）")
+    if not frame.years:
+        problems.append("没有填写适用年度（years）")
+    if path.stem in {f.id for f in builtin_frames()}:
+        problems.append(f"编号“{path.stem}”与内置框架重复（内置框架优先，这个文件不会生效）")
+    out.print(f"{frame.name}：{len(frame.aspects)} 个方面，{'专题会议' if frame.special else '年度会议'}")
+    for p in problems:
+        out.print(f"  ⚠ {p}")
+    out.print("检查通过" if not problems else f"有 {len(problems)} 处需要注意（不影响使用的提醒以 ⚠ 标出）")
 
 
 @rules_app.command("list")

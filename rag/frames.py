@@ -133,6 +133,11 @@ def load_frames(folder: Path = FRAMES_DIR) -> tuple[Frame, ...]:
     return _load_frames(folder, user, _mtimes(user))
 
 
+def builtin_frames() -> tuple[Frame, ...]:
+    """Only the frames shipped in ``knowledge_base/frames/``."""
+    return _load_frames(FRAMES_DIR, None, ())
+
+
 def _mtimes(folder: Path | None) -> tuple:
     if folder is None or not folder.is_dir():
         return ()

@@ -72,3 +72,19 @@ def test_critique_accepts_the_users_own_frame_file(tmp_path):
     bad.write_text("name: x\n", encoding="utf-8")
     res = runner.invoke(app, ["critique", str(draft), "--no-kb", "--frame", str(bad)])
     assert res.exit_code == 2 and "框架文件" in res.stderr
+
+
+def test_frames_list_show_and_check(tmp_path):
+    listed = runner.invoke(app, ["frames", "list"])
+    assert listed.exit_code == 0 and "2025-minzhu-wugedaitou" in listed.stdout
+    shown = runner.invoke(app, ["frames", "show", "2025-minzhu-wugedaitou"])
+    assert shown.exit_code == 0 and "固本培元" in shown.stdout
+    own = tmp_path / "专题.yaml"
+    own.write_text("name: 2025年巡察整改专题组织生活会\nmeeting: 专题组织生活会\nmeeting_types: [支部]\nyears: [2025]\n"
+                   "aspects:\n  - name: 对照党章党规，查找支部政治功能方面的差距\n", encoding="utf-8")
+    checked = runner.invoke(app, ["frames", "check", str(own)])
+    assert checked.exit_code == 0 and "专题会议" in checked.stdout and "没有关键词" in checked.stdout
+    bad = tmp_path / "坏.yaml"
+    bad.write_text("name: 缺方面\nmeeting: 组织生活会\n", encoding="utf-8")
+    res = runner.invoke(app, ["frames", "check", str(bad)])
+    assert res.exit_code == 2 and "aspects" in res.stderr

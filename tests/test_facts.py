@@ -244,11 +244,14 @@ def test_wrong_type_is_named(field: str, value: Any, label: str) -> None:
     _assert_chinese(err)
 
 
-def test_bad_category_lists_choices() -> None:
+def test_bad_category_suggests_the_nearest_or_lists_choices() -> None:
     data = _valid()
     data["facts"][0]["category"] = "作风建设"
     err = _error(data)
-    assert "第1条事实的类别" in err.message and "作风建设" in err.message and "管党治党" in err.message
+    assert "第1条事实的类别" in err.message and "作风建设" in err.message and "是否应为“作风”" in err.message
+    data["facts"][0]["category"] = "其它事项"
+    err = _error(data)
+    assert "第1条事实的类别" in err.message and "管党治党" in err.message  # nothing close: every choice is listed
 
 
 def test_duplicate_fact_id() -> None:

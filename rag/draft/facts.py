@@ -519,7 +519,25 @@ def _describe(err: Mapping[str, Any], data: Mapping[str, Any]) -> str:
     template = _TEMPLATES.get(kind)
     ctx = {**err.get("ctx", {}), "choices": _choices(err)}
     text = template.format(label=label or "内容", **ctx) if template else f"{label or '内容'}填写有误"
+    if kind == "literal_error":
+        guess = nearest_choice(str(err.get("input", "")), _choices(err).split("、"))
+        if guess:  # a near miss: say which value was probably meant rather than list them all
+            return f"{label or '内容'}填写有误{_shown_value(err)}，是否应为“{guess}”？{_fact_ref(loc, data)}"
     return text + _shown_value(err) + _fact_ref(loc, data)
+
+
+def nearest_choice(value: str, choices: list[str]) -> str | None:
+    """The allowed value closest to what was typed (“担当作为” → “担当”), or None when nothing is close."""
+    import difflib
+
+    value = value.strip()
+    if not value:
+        return None
+    contained = [c for c in choices if c and (c in value or value in c)]
+    if len(contained) == 1:
+        return contained[0]
+    close = difflib.get_close_matches(value, choices, n=1, cutoff=0.5)
+    return close[0] if close else None
 
 
 def _loc_label(loc: tuple[Any, ...]) -> str:
