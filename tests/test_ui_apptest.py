@@ -37,7 +37,7 @@ def _project_on_path(monkeypatch):
 
 
 def page(name: str) -> AppTest:
-    return AppTest.from_file(str(ROOT / "ui" / "pages" / f"{name}.py"), default_timeout=TIMEOUT)
+    return AppTest.from_file(str(ROOT / "ui" / "views" / f"{name}.py"), default_timeout=TIMEOUT)
 
 
 def texts(at: AppTest) -> str:
@@ -60,7 +60,7 @@ def test_app_navigation_and_offline_indicator():
     assert [t.value for t in at.title] == ["起草"]  # default page
     assert any("离线模式：数据不离开本机" in s.value for s in at.sidebar.success)
     assert not at.sidebar.error
-    at.switch_page("pages/critique.py").run()
+    at.switch_page("views/critique.py").run()
     assert [t.value for t in at.title] == ["批改"]
 
 

@@ -1,4 +1,4 @@
-"""照镜 Streamlit entry point: page setup, navigation over ui/pages/, and the sidebar status.
+"""照镜 Streamlit entry point: page setup, navigation over ui/views/, and the sidebar status.
 
 Run with ``streamlit run ui/app.py`` (``make run``). Pages import ``ui.common``; the project root is put on
 ``sys.path`` here because Streamlit only adds the script's own folder.
@@ -22,11 +22,11 @@ def main() -> None:
 
     st.set_page_config(page_title="照镜", page_icon="🪞", layout="wide")
     pages = [
-        st.Page("pages/draft.py", title="起草", icon=":material/edit_note:", default=True),
-        st.Page("pages/critique.py", title="批改", icon=":material/rate_review:"),
-        st.Page("pages/evaluate.py", title="批量评测", icon=":material/analytics:"),
-        st.Page("pages/knowledge.py", title="知识库", icon=":material/library_books:"),
-        st.Page("pages/settings.py", title="设置", icon=":material/settings:"),
+        st.Page("views/draft.py", title="起草", icon=":material/edit_note:", default=True),
+        st.Page("views/critique.py", title="批改", icon=":material/rate_review:"),
+        st.Page("views/evaluate.py", title="批量评测", icon=":material/analytics:"),
+        st.Page("views/knowledge.py", title="知识库", icon=":material/library_books:"),
+        st.Page("views/settings.py", title="设置", icon=":material/settings:"),
     ]
     page = st.navigation(pages)
     st.html(common.GLOBAL_CSS)

@@ -68,21 +68,6 @@ _MODELS_LOCK = threading.Lock()
 
 # ------------------------------------------------------------------------------ app shell
 
-def ensure_app_shell() -> None:
-    """Make sure the page runs inside ui/app.py's navigation.
-
-    Streamlit treats a ``pages/`` folder beside the entry script as a legacy multipage app until
-    ``st.navigation`` has run once in the process; a page opened by its own URL as the server's first
-    request would then run bare (English file names in the sidebar, no privacy indicator). Switch that
-    mode off and rerun through ui/app.py.
-    """
-    from streamlit.runtime.pages_manager import PagesManager
-
-    if PagesManager.uses_pages_directory:
-        PagesManager.uses_pages_directory = False
-        st.rerun()
-
-
 # ------------------------------------------------------------------------------ settings and model
 
 def effective_settings() -> Settings:

@@ -88,7 +88,6 @@ def list_runs() -> list[Path]:
                   reverse=True)
 
 
-@lru_cache(maxsize=1)
 def dataset_hash(ds: Dataset) -> str:
     """Hash of the dataset's cases and labels (and, for drafting, its facts files): a baseline made on
     other cases or labels is not comparable."""
@@ -100,6 +99,7 @@ def dataset_hash(ds: Dataset) -> str:
     return h.hexdigest()[:16]
 
 
+@lru_cache(maxsize=1)
 def code_fingerprint() -> str:
     """Hash of everything a drafting run depends on (:data:`CODE_PATHS`): a change invalidates cached
     generations. Paths are hashed relative to the project, so moving a file counts as a change too."""

@@ -13,8 +13,6 @@ from rag.evals.report import SYSTEM_LABELS, render_csv, render_html, verdict
 from rag.evals.runner import list_runs, load_run, run_eval
 from ui import common
 
-common.ensure_app_shell()
-
 LAST = "eval_last_run"
 
 

@@ -8,8 +8,6 @@ import streamlit as st
 from rag.kb.loaders import KINDS
 from ui import common
 
-common.ensure_app_shell()
-
 AUTO = "auto"
 MODES = {"hybrid": "混合检索", "dense": "语义检索", "bm25": "关键词检索"}
 

@@ -26,8 +26,6 @@ from rag.draft.revise import choose_cause
 from rag.draft.schemas import Draft
 from ui import common
 
-common.ensure_app_shell()
-
 S = st.session_state
 SOURCES = ["示例材料", "上传文件", "填写表单"]
 FORM_FACTS = "draft_form_facts"

@@ -14,8 +14,6 @@ from rag.docx_io import critique_to_docx
 from rag.draft.facts import MEETING_TYPES
 from ui import common
 
-common.ensure_app_shell()
-
 AUTO = "自动识别"
 RESULT_KEY = "critique_result"
 

@@ -7,8 +7,6 @@ from pydantic import SecretStr
 
 from ui import common
 
-common.ensure_app_shell()
-
 S = st.session_state
 
 
