@@ -71,8 +71,9 @@ def write_opening(facts: UnitFacts, frame: Frame) -> DraftItem:
     meeting = meeting_name(frame)
     when = "" if re.match(r"\d{4}年", meeting) else f"{facts.year}年度"
     theme = theme_clause(frame)
+    named = sum(a.label in theme for a in frame.aspects) == len(frame.aspects)  # the theme already lists them
     parts = [f"按照{when}{meeting}的有关要求", f"{who}{theme}" if theme else who, f"会前{'、'.join(fig)}",
-             aspects_clause(frame)]
+             "认真查摆问题、剖析根源" if named else aspects_clause(frame)]
     return DraftItem(id="O1", text="，".join(parts) + "。现将对照检查情况报告如下。")
 
 

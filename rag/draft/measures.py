@@ -27,6 +27,7 @@ from rag.genre import hanzi, matches
 
 MAX_MEASURES = 12
 ACTION_HINT = "动词开头（如完善、规范、推动、补齐、修订），直接说对事实里的那件事怎么改，不写时间，不写别的单位"
+FACT_NUMBER = re.compile(r"\d+(?:\.\d+)?\s*[\u4e00-\u9fff%]")
 DATE_IN_ACTION = re.compile(r"\d{4}\s*年|\d{1,2}\s*月|[上下]半年|月底|年底|年内|底前|月前|日前|汛前")
 FACT_DATE = re.compile(r"(?:推迟到|推迟至|延期到|延期至|调整到|调整为|计划于?|预计于?|要求于?|拟于)(\d{4})年(?:(\d{1,2})月|(汛前|上半年|年底|底))")
 COMMON = {"问题", "工作", "加强", "不够", "落实", "一步", "进一", "整改", "建立", "制度", "开展", "推进", "完善",
@@ -56,6 +57,8 @@ def action_problem(text: str, fact: str, heading: str, voice: str, taken: list[s
         return "没有针对问题的具体对象"
     if len(hanzi(text)) >= 15 and contained(text, fact) >= 0.8:
         return "照抄了事实，没有说怎么改"
+    if any(n in FACT_NUMBER.findall(fact) for n in FACT_NUMBER.findall(text)):
+        return "照抄了事实里的数字（量化目标由系统从事实推出）"
     if matches("empty_action", text) and len(hanzi(text)) < 14:
         return "只有表态"
     if any(similarity(text, t) >= 0.6 for t in taken):
