@@ -55,6 +55,8 @@ def critic_errors(draft: Draft, facts: UnitFacts) -> tuple[list[str], list[str]]
 
 def critic_levels(draft: Draft, facts: UnitFacts) -> dict[str, int]:
     """Count of the critic's findings per level on the draft as rendered."""
+    from rag.draft.plan import resolve_frame
+
     report = critique(to_markdown(draft), year=facts.year, meeting_type=facts.meeting_type,
-                      frame_id=draft.frame_id, known_text=known_text(draft, facts))
+                      frame=resolve_frame(facts), known_text=known_text(draft, facts))
     return dict(report.summary["levels"])
