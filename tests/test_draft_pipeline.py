@@ -133,7 +133,7 @@ def test_a_cause_that_blames_others_or_lists_problems_becomes_candidates(facts):
     blame = "一些员工对工作的重要性认识不足"
     listing = "送戏下乡排期贴近群众还不够等问题，说明宗旨意识不强"
     adapted_blame = "他们对送戏下乡的重要性认识不足，把演出当成任务"
-    m = model(*HEADINGS, blame, listing, adapted_blame, REASONS[1], *ACTIONS, LESSON)  # two tries, then adapt
+    m = model(*HEADINGS, blame, listing, adapted_blame, adapted_blame, REASONS[1], *ACTIONS, LESSON)  # 2 tries + 2 adapts
     d = draft(facts, m)
     first = d.part("causes").items[0]
     assert first.gap and "【请选择或填写" in first.text and len(first.candidates) >= 2

@@ -25,6 +25,7 @@ from rag.genre import hanzi, matches
 
 MAX_CAUSES = 5
 MAX_NAMED = 2
+ADAPT_TRIES = 2
 """Problems named to the model per cause (more made the small model list them instead of analysing)."""
 VERDICT = re.compile(r"总是|从来|一贯|根本不|完全不|丝毫|一切|从不|彻底丧失|毫无")
 LISTING = re.compile(r"等问题|等方面的问题|这些问题说明|上述问题")
@@ -34,8 +35,13 @@ SHORTFALL = re.compile(r"(?:还|仍|依然|比较|较)?(?:不够|不到位|不�
                        r"不彻底|不充分|不扎实|不牢|存在|缺位|缺失|缺乏|滞后|偏弱|偏软|偏少|没有|未能|流于|打了?折扣|走过场|有差距|有待|过多|不)")
 
 
+SOFTENERS = re.compile(r"有时候|有时|偶尔")
+
+
 def shorten(text: str, limit: int = 80) -> str:
-    """A reason that runs on: cut at the last “；” or “，” that keeps it within ``limit`` characters."""
+    """A reason tidied up: softening words taken out (有时、偶尔), and when it runs on, cut at the last “；”
+    or “，” that keeps it within ``limit`` characters."""
+    text = SOFTENERS.sub("", text)
     if len(hanzi(text)) <= limit:
         return text
     for sep in "；，":
@@ -53,7 +59,8 @@ def topic(heading: str) -> str:
     return head.rstrip("的和与在对、，") or heading
 
 
-def reason_problem(text: str, problems: list[Problem], shots: list[str], voice: str) -> str | None:
+def reason_problem(text: str, problems: list[Problem], shots: list[str], voice: str,
+                   copy_limit: float = 0.7) -> str | None:
     """Why ``text`` is not an acceptable reason for these problems (None when it is)."""
     n = len(hanzi(text))
     if not 12 <= n <= 90:
@@ -73,7 +80,7 @@ def reason_problem(text: str, problems: list[Problem], shots: list[str], voice: 
     if contained(text, told) >= 0.6 or LISTING.search(text) or any(
             len(hanzi(c)) >= 5 and contained(c, heads) >= 0.7 for c in clauses(text)):
         return "只是复述或罗列问题"
-    if shots and max(contained(text, s) for s in shots) >= 0.7:
+    if shots and max(contained(text, s) for s in shots) >= copy_limit:
         return "照抄了示例"
     if not voice_ok(text, voice):
         return "口吻不对"
@@ -164,18 +171,22 @@ def write_cause(run: Run, n: int, root_id: str, problems: list[Problem]) -> Caus
 
 def adapt_reason(run: Run, r: Root, bank: list, heads: list[str], problems: list[Problem],
                  reasons: list[str]) -> str | None:
-    """The third try: the model adapts the bank's nearest reason to these problems (it must change it)."""
+    """The last tries: the model adapts the bank's nearest reasons to these problems, one at a time (the
+    two nearest), keeping their way of naming a root while fitting the problems."""
     if not bank:
         return None
-    reference = max(bank, key=lambda e: len(set("".join(e.problems)) & set("".join(heads)))).reason
-    shot_problems = list(bank[0].problems)
-    shots = [({"reference": bank[-1].reason, "problems": shot_problems}, bank[0].reason)] if len(bank) > 1 else []
+    ranked = sorted(bank, key=lambda e: -len(set("".join(e.problems)) & set("".join(heads))))
+    shots = [({"reference": bank[-1].reason, "problems": list(bank[0].problems)}, bank[0].reason)] if len(bank) > 1 else []
 
-    def check(text: str) -> str | None:
-        return reason_problem(text, problems, reasons, run.voice)
+    def check(text: str) -> str | None:  # an adaptation may keep much of the reference, not all of it
+        return reason_problem(text, problems, reasons, run.voice, copy_limit=0.9)
 
-    return slots.ask(run, "adapt", shots, {"reference": reference, "problems": heads},
-                     max_tokens=run.profile.reason_tokens, check=check, retries=0)
+    for example in ranked[:ADAPT_TRIES]:
+        answer = slots.ask(run, "adapt", shots, {"reference": example.reason, "problems": heads},
+                           max_tokens=run.profile.reason_tokens, check=check, retries=0, fix=shorten)
+        if answer is not None:
+            return answer
+    return None
 
 
 def write_causes(run: Run, problems: list[Problem]) -> list[Cause]:
