@@ -23,7 +23,8 @@ HOLIDAY = re.compile(r"春节|元旦|清明|端午|中秋|国庆|元宵|重阳")
 FIXED = re.compile(r"两个确立|两个维护|四个意识|四个自信|[四五]个带头|三会一课|三重一大|二十届[一二三四五六七]中全会|"
                    r"十九届[一二三四五六七]中全会|八项规定|十四五|十五五|[一二三四五六七八九十]是|一把手|一岗双责|一些|统一|逐一|一线|一律|"
                    r"一般|一致|一起|一旦|一直|一定|进一步|之一|唯一|同一|一体|一切|一次性|两委|两张皮|一盘棋|"
-                   r"[一二三四五六七八九十]个方面|三会一课|四风|两学一做|三严三实|一岗双责|两个务必")
+                   r"[一二三四五六七八九十]个方面|三会一课|四风|两学一做|三严三实|一岗双责|两个务必|一部分|一件一件|一个一个|一次次|"
+                   r"八小时以外|八小时之外")
 
 
 @lru_cache(maxsize=1)
@@ -66,6 +67,8 @@ def unsupported(text: str, known: str) -> list[str]:
     flat_known = re.sub(r"\s", "", known)
     arabic_known = _arabic(flat_known)
     text = SKIP.sub("", re.sub(r"[ \t]", "", text))
+    # clauses copied word for word from the facts are supported as a whole (their numerals included)
+    text = "，".join(c for c in re.split(r"[，,；;。\n]", text) if not (len(c) >= 6 and c in flat_known))
     arabic = _arabic(text)
     out: list[str] = []
     for m in DATE.finditer(arabic):
