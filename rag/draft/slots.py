@@ -89,13 +89,23 @@ def garbled(text: str) -> str | None:
     return None
 
 
+GENERIC_ROLE = re.compile(r"(?:一名)?(?:共产党员|党员|党员干部|领导干部|分管领导|班子成员|主要负责人|一把手|基层党组织)")
+ROLE = re.compile(r"(?:我|本人|班子|支部)作为([\u4e00-\u9fff、]{2,16}?)(?=[，。；,]|$)")
+
+
 def invented(run, step: str, answer: str) -> str | None:
-    """Why an answer states something the facts do not hold (a number, date, name, body or quoted title),
-    checked as the guard will check the finished draft; actions only for statements of fact."""
+    """Why an answer states something the facts do not hold (a number, date, name, body or quoted title,
+    or a post the writer does not hold), checked as the guard will check the finished draft; actions only
+    for statements of fact."""
     from rag.critic import grounding
 
     found = grounding.unsupported(answer, run.known_claims(), statements_only=step == "action")
-    return f"写了事实里没有的“{found[0].text}”" if found else None
+    if found:
+        return f"写了事实里没有的“{found[0].text}”"
+    role = ROLE.search(answer)
+    if role and role.group(1) not in run.known and not GENERIC_ROLE.fullmatch(role.group(1)):
+        return f"给撰写人安了事实里没有的身份“{role.group(1)}”"
+    return None
 
 
 def clean_line(text: str) -> str:
