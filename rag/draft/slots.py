@@ -103,7 +103,8 @@ def invented(run, step: str, answer: str) -> str | None:
     if found:
         return f"写了事实里没有的“{found[0].text}”"
     role = ROLE.search(answer)
-    if role and role.group(1) not in run.known and not GENERIC_ROLE.fullmatch(role.group(1)):
+    own = f"{run.facts.unit} {run.facts.writer.role if run.facts.writer else ''}"  # the writer's own post only
+    if role and role.group(1) not in own and not GENERIC_ROLE.fullmatch(role.group(1)):
         return f"给撰写人安了事实里没有的身份“{role.group(1)}”"
     return None
 
