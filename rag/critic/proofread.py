@@ -28,9 +28,14 @@ from rag.critic.lexicon import LEXICON_DIR
 
 SENTENCE = re.compile(r"[^。！？；\n]+[。！？；]?")
 CJK = re.compile(r"[\u4e00-\u9fff]")
-MARGIN = 4.0
+MARGIN = 6.0
 """How much more likely (log-probability, nats) a candidate sentence must be to flag the character."""
 MAX_CANDIDATES = 5
+"""Candidates scored per sentence at most (the most word-like replacements first)."""
+RATIO = 20
+"""How much more frequent a word the replacement must make (dictionary counts) to be worth scoring."""
+NEAR = True
+"""Also score replacements that make a word nearly as frequent as an already common one."""
 LEFT, RIGHT = 12, 8
 """Context scored around a candidate: characters before and after it (the rest of the sentence barely
 moves the comparison, and scoring a window instead of the sentence keeps each call short)."""
@@ -161,7 +166,7 @@ def candidates(sentence: str) -> list[tuple[int, str, str]]:
         for alt in confusions(ch):
             fixed = sentence[:i] + alt + sentence[i + 1:]
             there = _best_word(fixed, i)
-            if there >= 50 and (there > 20 * max(here, 1) or (here >= 50 and there >= here / 20)):
+            if there >= 50 and (there > RATIO * max(here, 1) or (NEAR and here >= 50 and there >= here / RATIO)):
                 out.append((i, ch, alt, there / max(here, 1)))  # how much more word-like the text becomes
         if i and sentence[i - 1] == ch:
             out.append((i, ch, "", 10 ** 9))  # a doubled character: always worth a look
