@@ -170,7 +170,8 @@ def test_a_claimed_result_or_a_date_in_the_action_is_rejected(facts):
     text = to_markdown(d)
     assert claimed not in text and dated not in text
     first = d.part("measures").items[0].text
-    assert first.startswith("针对送戏下乡排期贴近群众还不够的问题")  # the fallback names the problem
+    # no template text: the fallback is a visible gap that names the problem
+    assert first.startswith("【请补充：针对“送戏下乡排期贴近群众还不够”的具体整改办法") and "逐项明确" not in first
     assert d.stats["answers"]["action"]["rejected"] == 2
 
 

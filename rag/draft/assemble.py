@@ -109,7 +109,7 @@ def gap_hint(run: Run, aspect: str, categories: list[str]) -> str:
 
 def cause_items(causes: list[Cause], problems: list[Problem]) -> list[DraftItem]:
     """“一是{root title}。{reason}。{A}、{B}等问题，根子都在这里。” (a CHOOSE gap while candidates wait)."""
-    heads = {p.id: clause(p.heading) for p in problems}
+    heads = {p.id: re.split(r"[，,；]", clause(p.heading))[0] for p in problems}
     out = []
     for c in causes:
         names = [heads[x] for x in c.problem_ids if x in heads][:3]
@@ -162,7 +162,7 @@ def case_items(run: Run, fact_ids: list[str], problems: list[Problem]) -> list[D
         out.append(DraftItem(id=f"K{i}", text=instance_of(fact, run.voice), fact_ids=[fact.id]))
     if not facts:
         return out
-    lesson = write_lesson(run, facts, problems)
+    lesson = write_lesson(run, facts, problems) or linked_lesson(run, facts, problems)
     k = len(out) + 1
     if lesson:
         out.append(DraftItem(id=f"K{k}", text=sentence(lesson)))
@@ -188,6 +188,18 @@ def lesson_problem(text: str, related: list[Problem], case: str, voice: str) -> 
     return None
 
 
+def linked_lesson(run: Run, facts: list[Fact], problems: list[Problem]) -> str | None:
+    """When the model's lesson fails: the case tied to this team's own related problems, in plain words
+    (no new facts; None when no problem relates to the case)."""
+    case = "；".join(f.text for f in facts)
+    related = [p for p in related_problems(case, problems) if grams(case) & grams(p.heading + p.instance)]
+    if not related:
+        return None
+    names = "、".join(f"“{re.split(r'[，,；]', clause(p.heading))[0]}”" for p in related)
+    return (f"对照这一案例，{run.who}查摆出的{names}问题，同案例暴露的问题有相通之处，"
+            f"必须引以为戒、举一反三，防止小问题演变成大问题")
+
+
 def write_lesson(run: Run, facts: list[Fact], problems: list[Problem]) -> str | None:
     """对照案例的警示, linked to this team's own related problems."""
     case = "；".join(f.text for f in facts)
@@ -196,8 +208,10 @@ def write_lesson(run: Run, facts: list[Fact], problems: list[Problem]) -> str | 
     if run.voice == "支部":
         bank = [{**e, "lesson": e["lesson"].replace("班子", "支部")} for e in bank]
     shots = [({"case": e["case"], "problems": e["problems"]}, e["lesson"]) for e in bank[:run.profile.shots]]
+    retry = [({"case": e["case"], "problems": e["problems"]}, e["lesson"])
+             for e in (bank[run.profile.shots:] + bank)[:run.profile.shots]]
     return slots.ask(run, "lesson", shots, {"case": case, "problems": [p.heading for p in related] or ["（暂无）"]},
-                     max_tokens=run.profile.reason_tokens + 32,
+                     max_tokens=run.profile.reason_tokens + 32, retry_shots=retry,
                      check=lambda t: lesson_problem(t, related, case, run.voice))
 
 

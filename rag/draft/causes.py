@@ -54,6 +54,7 @@ def shorten(text: str, limit: int = 80) -> str:
 def topic(heading: str) -> str:
     """What a problem is about, without the shortfall it names (“学用结合还不够紧密” → “学用结合”):
     given to the model instead of the 定性, which it otherwise repeats as its “reason”."""
+    heading = re.split(r"[，,；]", heading)[0]
     m = SHORTFALL.search(heading)
     head = heading[:m.start()] if m and m.start() >= 2 else heading
     return head.rstrip("的和与在对、，") or heading
@@ -69,8 +70,12 @@ def reason_problem(text: str, problems: list[Problem], shots: list[str], voice: 
         return "没有讲思想上的根子"
     if has_number(text) or matches("claimed", text):
         return "复述了事实或写了结果"
-    if matches("blame_others", text):
+    if matches("blame_others", text) or matches("other_subject", text):
         return "把问题推给了别人"
+    if matches("consequence", text):
+        return "写了事实里没有的后果（导致……、影响了……）"
+    if not matches("self_fault", text):
+        return "只有表态，没有说出自身思想上的不足"
     if lexicon_of("excuse").find(text) or lexicon_of("hedge").find(text):
         return "写了客观理由或弱化的词"
     if VERDICT.search(text):

@@ -23,7 +23,7 @@ from rag.draft.items import Measure, Problem
 from rag.draft.problems import voice_ok
 from rag.draft.run import Run
 from rag.draft.text import clause, contained, grams, similarity
-from rag.genre import hanzi, matches
+from rag.genre import GAP, hanzi, matches
 
 MAX_MEASURES = 12
 ACTION_HINT = "动词开头（如完善、规范、推动、补齐、修订），直接说对事实里的那件事怎么改，不写时间，不写别的单位"
@@ -73,7 +73,8 @@ def target_from(fact: str) -> tuple[str, int | None] | None:
         if not m:
             continue
         g = {k.rstrip("2"): v for k, v in m.groupdict().items() if v is not None}
-        values = {"unit": g.get("unit") or "", "obj": g.get("obj") or ""}
+        values = {"unit": g.get("unit") or "", "obj": re.sub(r"^[年月日]|(?:全年|今年|年度|年内)$", "", g.get("obj") or ""),
+                  "mid": g.get("mid") or ""}
         if rule.kind == "remaining":
             a, b = _number(g.get("a")), _number(g.get("b"))
             if a is None or b is None or b >= a:
@@ -171,8 +172,19 @@ def write_action(run: Run, heading: str, fact: Fact, text: str, taken: list[str]
                        max_tokens=run.profile.action_tokens, check=check, retry_shots=retry,
                        retry_inputs={"heading": heading, "fact": text, "hint": ACTION_HINT})
     if answer is not None:
-        return answer, "model"
-    return f"针对{clause(heading)}的问题，逐项明确整改办法和责任人", "bank"
+        return fix_verb(answer, fact.text), "model"
+    return GAP.format(what=f"针对“{clause(heading)}”的具体整改办法（改什么、怎么改）"), "gap"
+
+
+NOT_YET = re.compile(r"(?:没有|未|尚未|还没有|至今没有|一直没有)(?:建立|制定|建成|出台|形成)")
+
+
+def fix_verb(action: str, fact: str) -> str:
+    """“完善/健全 X” for an X the fact says was never made becomes “建立 X” (one cannot improve what does
+    not exist)."""
+    if NOT_YET.search(fact):
+        return re.sub(r"^(?:进一步)?(?:完善|健全)", "建立", action)
+    return action
 
 
 def write_measure(run: Run, n: int, problem_ids: list[str], heading: str, fact: Fact, text: str,
@@ -182,22 +194,11 @@ def write_measure(run: Run, n: int, problem_ids: list[str], heading: str, fact: 
     derived = target_from(fact.text)
     if derived:
         target, months, target_source = derived[0], derived[1], "facts"
-    elif matches("result", action):
-        target, months, target_source = "", None, "model"
-    else:
-        meeting = "民主生活会" if "民主" in run.frame.meeting else "组织生活会"
-        target, months, target_source = _fallback_result(used_results).format(meeting=meeting), None, "bank"
+    else:  # no stock result clause: a target the facts cannot give is left to the model's action
+        target, months, target_source = "", None, "model" if matches("result", action) else "none"
     due, _ = deadline_for(run, action, target if target_source == "facts" else "", months, fact.text)
     return Measure(id=f"M{n}", problem_ids=problem_ids, action=action, action_from=source, target=target,
                    target_from=target_source, owner=owner_for(run, fact.category), deadline=due)
-
-
-def _fallback_result(used: list[str]) -> str:
-    """The least used of the fallback results (so no clause repeats in three measures)."""
-    options = measure_data()["results"]
-    pick = min(options, key=lambda r: (used.count(r), options.index(r)))
-    used.append(pick)
-    return pick
 
 
 def write_measures(run: Run, problems: list[Problem], unfinished: list[Fact]) -> list[Measure]:

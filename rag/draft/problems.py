@@ -43,8 +43,11 @@ def heading_problem(text: str, fact: str, voice: str, taken: list[str]) -> str |
         return "没有点明不足"
     if contained(text, fact) >= 0.8:
         return "照抄了事实"
-    if matches("claimed", text) or matches("blame_others", text) or matches("requirement", text):
-        return "写成了成绩、要求或别人的问题"
+    if matches("claimed", text) or matches("blame_others", text) or matches("requirement", text) \
+            or matches("other_subject", text) or matches("complaint", text):
+        return "写成了成绩、要求、别人的反映或别人的问题"
+    if matches("soft_verdict", text):
+        return "用了弱化的说法（有待提高、存在……现象）"
     if not voice_ok(text, voice):
         return "口吻不对"
     if any(similarity(text, t) >= 0.6 for t in taken):
@@ -61,6 +64,8 @@ def voice_ok(text: str, voice: str) -> bool:
     """The text speaks as the material type should: no 我 in a 班子/支部 material, no 班子 in a 个人 one."""
     if voice == "个人":
         return "班子" not in text and "我们" not in text
+    if voice == "支部" and re.search(r"班子成员|领导班子|分管工作", text):
+        return False
     return not re.search(r"(?<!自)我(?!们|局|院|校|所|县|市|区|镇|乡|厂|司|部|委|办|中心|单位|支部)|本人", text)
 
 
