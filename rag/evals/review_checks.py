@@ -52,6 +52,17 @@ def has_dingxing(text: str) -> bool:
     return 4 <= n <= 26 and not re.search(r"\d", first) and matches("shortcoming", first) and len(hanzi(rest)) >= 8
 
 
+def soft_verdict(text: str) -> bool:
+    """The 定性 hedges (有待提高, 存在…现象) instead of naming the shortcoming."""
+    first = body(text).partition("。")[0]
+    return matches("soft_verdict", first)
+
+
+def other_subject(text: str) -> bool:
+    """The problem's 定性 has someone else as its subject (学校党组织书记的…, 业务股室的…)."""
+    return matches("other_subject", body(text).partition("。")[0])
+
+
 def avoidable_gaps(doc: ParsedDraft, aspects_filled: Sequence[str]) -> list[str]:
     """Aspects that a fact fits (labels) but which the draft leaves empty or as a gap marker."""
     by_aspect: dict[str, list[str]] = {}
@@ -112,7 +123,27 @@ def cause_listing(text: str) -> bool:
 
 def cause_blames(text: str) -> bool:
     """The cause puts the fault on subordinates or others."""
-    return matches("blame_others", body(text))
+    return matches("blame_others", body(text)) or matches("other_subject", cause_reason(text))
+
+
+def cause_reason(text: str) -> str:
+    """The reason of a cause item: after its heading sentence, without the closing “…根子都在这里” link
+    (a cause written as one sentence is its own reason)."""
+    b = body(text)
+    head, sep, rest = b.partition("。")
+    reason = rest if sep and hanzi(rest) else b
+    return "。".join(s for s in reason.split("。") if "根子" not in s and "根源" not in s)
+
+
+def cause_consequence(text: str) -> bool:
+    """The cause tells consequences (导致…, 影响了…) instead of, or besides, the root."""
+    return matches("consequence", cause_reason(text))
+
+
+def cause_no_fault(text: str) -> bool:
+    """The cause's reason names no shortcoming of the writer's own (a profession of faith is no analysis)."""
+    reason = MARKER.sub("", cause_reason(text))
+    return bool(hanzi(reason)) and not matches("self_fault", reason)
 
 
 # ----------------------------------------------------------------------------------------- measures
