@@ -40,7 +40,8 @@ GATE_METRICS = [
     "linkage.problem_cause", "gaps.count", "critic.errors", "review.avoidable_gaps", "review.placement",
     "review.dingxing", "review.causes_left", "review.causes_listing", "review.causes_blame", "review.claimed",
     "review.repeated_clauses", "review.measure_object", "review.numeric_targets", "review.fragments",
-    "review.wrong_voice",
+    "review.wrong_voice", "review.causes_consequence", "review.causes_no_fault", "review.soft_verdict",
+    "review.other_subject", "review.shared_clauses",
 ]
 
 
