@@ -108,7 +108,8 @@ def gap_hint(run: Run, aspect: str, categories: list[str]) -> str:
 
 
 def cause_items(causes: list[Cause], problems: list[Problem]) -> list[DraftItem]:
-    """“一是{root title}。{reason}。{A}、{B}等问题，根子都在这里。” (a CHOOSE gap while candidates wait)."""
+    """“一是{root title}。{reason}。{A}、{B}等问题，根子都在这里。” (while candidates wait: the nearest one,
+    marked for the user to confirm)."""
     heads = {p.id: re.split(r"[，,；]", clause(p.heading))[0] for p in problems}
     out = []
     for c in causes:
@@ -117,6 +118,9 @@ def cause_items(causes: list[Cause], problems: list[Problem]) -> list[DraftItem]
                 else f"{names[0]}的问题，根子就在这里。" if names else "")
         if c.reason:
             text = f"{clause(c.title)}。{sentence(c.reason)}{link}"
+        elif c.candidates:  # the nearest candidate in place, marked for the user to confirm or change
+            mark = CHOOSE.format(what="上句是候选原因，请确认、换用其他候选或自己改写")
+            text = f"{clause(c.title)}。{sentence(c.candidates[0])}{mark}{link}"
         else:
             text = f"{clause(c.title)}。{CHOOSE.format(what='这些问题在思想上的根子（可从候选原因中选择，或自己写）')}{link}"
         out.append(DraftItem(id=c.id, text=text, heading=c.title, root=c.root, problem_ids=c.problem_ids,

@@ -16,7 +16,7 @@ import numpy as np
 
 from rag.critic.lexicon import lexicon_of
 from rag.draft import slots
-from rag.draft.bank import Root, heading_examples, heading_nearest, root, roots
+from rag.draft.bank import Root, _embedded, heading_examples, heading_nearest, root, roots
 from rag.draft.items import Cause, Problem
 from rag.draft.problems import has_number, voice_ok
 from rag.draft.run import Run
@@ -170,8 +170,22 @@ def write_cause(run: Run, n: int, root_id: str, problems: list[Problem]) -> Caus
         cause.reason = answer
         return cause
     cause.reason_from = "gap"
-    cause.candidates = reasons[:3]
+    cause.candidates = ranked_candidates(run, bank, heads)
     return cause
+
+
+def ranked_candidates(run: Run, bank: list, heads: list[str], k: int = 3) -> list[str]:
+    """The bank's reasons nearest to these problems (embedding similarity of the worked problems, else
+    shared characters), best first."""
+    if not bank:
+        return []
+    if run.embedder is not None:
+        vec = np.asarray(run.embedder.embed_query("；".join(heads)), dtype=np.float32)
+        mats = _embedded(run.embedder, tuple("；".join(e.problems) + "。" + e.reason for e in bank))
+        order = [int(i) for i in np.argsort(-(mats @ vec))]
+    else:
+        order = sorted(range(len(bank)), key=lambda i: -len(set("".join(bank[i].problems)) & set("".join(heads))))
+    return [bank[i].reason for i in order[:k]]
 
 
 def adapt_reason(run: Run, r: Root, bank: list, heads: list[str], problems: list[Problem],
