@@ -26,6 +26,7 @@ def main() -> None:
         st.Page("views/critique.py", title="批改", icon=":material/rate_review:"),
         st.Page("views/evaluate.py", title="批量评测", icon=":material/analytics:"),
         st.Page("views/knowledge.py", title="知识库", icon=":material/library_books:"),
+        st.Page("views/frames.py", title="会议框架", icon=":material/view_list:"),
         st.Page("views/settings.py", title="设置", icon=":material/settings:"),
     ]
     page = st.navigation(pages)
