@@ -1,7 +1,8 @@
 """Drafts and their versions in SQLite (``<data_dir>/drafts.sqlite``).
 
 Every draft keeps the facts it was written from and an append-only list of versions (Markdown plus the
-structured ``Draft`` as JSON). The database runs in WAL mode with ``synchronous=NORMAL``; each write is
+structured ``Draft`` as JSON). An interview that gathers facts by chat (``rag.interview``) is kept as JSON in
+its own table, linked to the draft written from it once there is one (older databases get the table on open). The database runs in WAL mode with ``synchronous=NORMAL``; each write is
 one ``BEGIN IMMEDIATE`` transaction, so a crash or a killed process never leaves half a version behind,
 and several threads or processes can write at the same time (SQLite serialises them; we wait up to
 ``timeout`` seconds for the lock).
@@ -38,6 +39,13 @@ CREATE TABLE IF NOT EXISTS versions (
     note            TEXT NOT NULL DEFAULT '',
     created_at      TEXT NOT NULL,
     PRIMARY KEY (draft_id, version_no)
+);
+CREATE TABLE IF NOT EXISTS interviews (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    draft_id    INTEGER REFERENCES drafts(id) ON DELETE SET NULL,  -- the draft written from it, if any
+    state_json  TEXT NOT NULL,
+    created_at  TEXT NOT NULL,
+    updated_at  TEXT NOT NULL
 );
 """
 _HINT = "请检查数据目录是否可写、磁盘是否已满；若文件损坏，可将 drafts.sqlite 改名后重新打开"
@@ -202,6 +210,49 @@ class DraftStore:
     def _require(conn: sqlite3.Connection, draft_id: int) -> None:
         if conn.execute("SELECT 1 FROM drafts WHERE id = ?", (int(draft_id),)).fetchone() is None:
             raise StoreError(f"找不到编号为 {draft_id} 的草稿", "可能已被删除，请在草稿列表中重新选择")
+
+    # ------------------------------------------------------------------ interviews (facts gathered by chat)
+
+    def create_interview(self, state_json: str, draft_id: int | None = None) -> int:
+        """Keep a new interview's state (JSON); returns its id."""
+        now = _now()
+        with self._write() as conn:
+            if draft_id is not None:
+                self._require(conn, draft_id)
+            cur = conn.execute(
+                "INSERT INTO interviews (draft_id, state_json, created_at, updated_at) VALUES (?, ?, ?, ?)",
+                (None if draft_id is None else int(draft_id), state_json or "{}", now, now),
+            )
+            return int(cur.lastrowid)
+
+    def save_interview(self, interview_id: int, state_json: str, draft_id: int | None = None) -> None:
+        """Replace an interview's state; ``draft_id`` (when given) links it to the draft written from it."""
+        with self._write() as conn:
+            self._require_interview(conn, interview_id)
+            if draft_id is not None:
+                self._require(conn, draft_id)
+            conn.execute(
+                "UPDATE interviews SET state_json = ?, updated_at = ?, draft_id = COALESCE(?, draft_id) WHERE id = ?",
+                (state_json or "{}", _now(), None if draft_id is None else int(draft_id), int(interview_id)),
+            )
+
+    def get_interview(self, interview_id: int) -> str:
+        """An interview's state (JSON)."""
+        rows = self._read("SELECT state_json FROM interviews WHERE id = ?", (int(interview_id),))
+        if not rows:
+            raise StoreError(f"找不到编号为 {interview_id} 的对话记录", "可能已被删除，请重新开始对话采集")
+        return rows[0][0]
+
+    def interview_for_draft(self, draft_id: int) -> tuple[int, str] | None:
+        """The latest interview linked to a draft, as (id, state JSON), or None."""
+        rows = self._read("SELECT id, state_json FROM interviews WHERE draft_id = ? ORDER BY updated_at DESC, id DESC "
+                          "LIMIT 1", (int(draft_id),))
+        return (int(rows[0][0]), rows[0][1]) if rows else None
+
+    @staticmethod
+    def _require_interview(conn: sqlite3.Connection, interview_id: int) -> None:
+        if conn.execute("SELECT 1 FROM interviews WHERE id = ?", (int(interview_id),)).fetchone() is None:
+            raise StoreError(f"找不到编号为 {interview_id} 的对话记录", "可能已被删除，请重新开始对话采集")
 
     # ------------------------------------------------------------------ reads
 

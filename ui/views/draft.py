@@ -1,4 +1,4 @@
-"""起草 page: facts in (example, upload or form), a streamed draft out, revisions as saved versions."""
+"""起草 page: facts in (example, upload, form or a chat interview), a streamed draft out, revisions as saved versions."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import time
 import pandas as pd
 import streamlit as st
 
+from rag import interview as iv
 from rag.critic.api import critique_many
 from rag.critic.model import LEVEL_LABELS
 from rag.critic.parse import PART_LABELS
@@ -24,11 +25,14 @@ from rag.draft.pipeline import (
 from rag.draft.render import to_markdown
 from rag.draft.revise import choose_cause
 from rag.draft.schemas import Draft
+from rag.errors import InputError
 from ui import common
 
 S = st.session_state
-SOURCES = ["示例材料", "上传文件", "填写表单"]
+INTERVIEW = "对话采集事实"
+SOURCES = ["示例材料", "上传文件", "填写表单", INTERVIEW]
 FORM_FACTS = "draft_form_facts"
+IV_STATE, IV_ID, IV_EDITS = "interview_state", "interview_id", "interview_edits"
 
 
 # ------------------------------------------------------------------------------ state
@@ -109,12 +113,111 @@ def form_facts() -> UnitFacts | None:
     return S.get(FORM_FACTS)
 
 
+# ------------------------------------------------------------------------------ interview (rag.interview)
+
+def new_interview() -> None:
+    """Start a new interview, keep it in the draft store and name it in the URL (survives a refresh)."""
+    state = iv.start()
+    S[IV_STATE], S[IV_ID] = state, common.draft_store().create_interview(state.model_dump_json())
+    st.query_params["interview"] = str(S[IV_ID])
+
+
+def interview_state() -> iv.InterviewState:
+    """This session's interview, else the one named in the URL (after a refresh), else a new one."""
+    raw = st.query_params.get("interview")
+    if IV_STATE not in S and raw and raw.isdigit():
+        with common.user_errors():
+            S[IV_STATE] = iv.state_from_json(common.draft_store().get_interview(int(raw)))
+            S[IV_ID] = int(raw)
+    if IV_STATE not in S:
+        new_interview()
+    return S[IV_STATE]
+
+
+def keep_interview(state: iv.InterviewState, draft_id: int | None = None) -> None:
+    """Save the interview's new state (and link it to the draft written from it)."""
+    S[IV_STATE] = state
+    common.draft_store().save_interview(S[IV_ID], state.model_dump_json(), draft_id)
+
+
+def interview_facts() -> UnitFacts | None:
+    """Chat on the left, the facts so far on the right; the facts when “用这些事实起草” is clicked."""
+    state = interview_state()
+    chat, side = st.columns([3, 2])
+    with chat:
+        box = st.container(height=560)
+        reply = st.chat_input("回答问题；“跳过”略过这一方面，“结束”停止采集", key="interview_chat")
+        if reply is not None:
+            state = iv.answer(state, reply)
+            keep_interview(state)
+        with box:
+            for turn in state.messages:
+                with st.chat_message(turn.role):
+                    (st.error if turn.kind == "error" else st.markdown)(turn.text)
+    with side, common.user_errors():
+        return interview_panel(state)
+    return None
+
+
+def interview_panel(state: iv.InterviewState) -> UnitFacts | None:
+    """Facts gathered so far (editable), the facts file to download, and the way on to drafting."""
+    head = st.container()  # filled after the table, so a saved edit is counted at once
+    columns = ["id", "category", "aspect", "text", "source"]
+    with st.form("interview_facts_form", border=False):
+        edited = st.data_editor(
+            pd.DataFrame(iv.fact_rows(state), columns=columns), num_rows="dynamic", width="stretch",
+            key=f"interview_editor_{len(state.messages)}_{S.get(IV_EDITS, 0)}",
+            column_config={
+                "id": st.column_config.TextColumn("编号"),
+                "category": st.column_config.SelectboxColumn("类别", options=list(CATEGORIES), required=True),
+                "aspect": st.column_config.TextColumn("检视方面"),
+                "text": st.column_config.TextColumn("事实内容", width="large"),
+                "source": st.column_config.TextColumn("来源"),
+            },
+        )
+        if st.form_submit_button("保存修改"):
+            state = iv.with_facts(state, edited.to_dict("records"))
+            keep_interview(state)
+            S[IV_EDITS] = S.get(IV_EDITS, 0) + 1
+            st.success(f"已保存，共 {len(state.facts)} 条事实。")
+    done, total = iv.progress(state)
+    head.subheader(f"已采集的事实（{len(state.facts)} 条）")
+    if total:
+        head.progress(done / total, text=f"检视方面 {done}/{total}")
+    try:
+        facts_yaml = iv.to_yaml(state)
+    except InputError as exc:
+        facts_yaml = None
+        st.caption(exc.message)
+    c1, c2, c3 = st.columns(3)
+    if facts_yaml:
+        c1.download_button("下载事实文件（YAML）", facts_yaml, file_name=f"{state.unit}-事实.yaml",
+                           mime="application/x-yaml", key="interview_download")
+    go = c2.button("用这些事实起草", type="primary", key="interview_draft", disabled=facts_yaml is None)
+    if c3.button("重新开始", key="interview_restart"):
+        new_interview()
+        st.rerun()
+    return iv.to_unit_facts(state) if go else None
+
+
+def draft_from_interview(facts: UnitFacts) -> None:
+    """The existing drafting flow on the interview's facts; the new draft is linked to the interview."""
+    before = S.get("draft_id")
+    try:
+        generate(facts)
+    finally:
+        if S.get("draft_id") not in (None, before):
+            keep_interview(S[IV_STATE], S["draft_id"])
+
+
 def facts_input() -> UnitFacts | None:
     """Facts from the chosen source, with a short summary; errors are shown, never raised."""
-    source = st.radio("事实来源", SOURCES, horizontal=True, key="facts_source")
+    default = SOURCES.index(INTERVIEW) if st.query_params.get("interview") else 0
+    source = st.radio("事实来源", SOURCES, index=default, horizontal=True, key="facts_source")
     facts = None
     with common.user_errors():
-        facts = {SOURCES[0]: example_facts, SOURCES[1]: uploaded_facts, SOURCES[2]: form_facts}[source]()
+        facts = {SOURCES[0]: example_facts, SOURCES[1]: uploaded_facts, SOURCES[2]: form_facts,
+                 INTERVIEW: interview_facts}[source]()
     with st.expander("事实材料格式说明"):
         st.text(FACTS_SCHEMA_DOC)
     if facts is not None:
@@ -350,7 +453,11 @@ st.caption("只根据你提供的事实起草；缺少事实的地方留下【�
 restore_from_url()
 facts = facts_input()
 saved_drafts()
-if st.button("生成草稿", type="primary", key="generate", disabled=facts is None):
+if S.get("facts_source") == INTERVIEW:
+    if facts is not None:  # “用这些事实起草” was clicked
+        with common.user_errors():
+            draft_from_interview(facts)
+elif st.button("生成草稿", type="primary", key="generate", disabled=facts is None):
     with common.user_errors():
         generate(facts)
 if "draft_obj" in S:
