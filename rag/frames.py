@@ -14,13 +14,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from pydantic import BaseModel, Field, ValidationError
 
 from rag.config import KB_DIR
 from rag.errors import InputError, StoreError
+
+if TYPE_CHECKING:
+    from rag.draft.facts import UnitFacts
 
 FRAMES_DIR = KB_DIR / "frames"
 _AROUND = re.compile(r"^(?:在|对照|从)|(?:上带头|方面|方面的差距|的差距|方面的问题)$")
@@ -503,3 +506,27 @@ def frame_notes(frame: Frame) -> list[str]:
              for a in frame.aspects if not a.description]
     notes += [f"方面“{a.name}”没有关键词：批改时只能按完整名称认出草稿里的方面标题" for a in frame.aspects if not a.keywords]
     return notes
+
+
+# ------------------------------------------------------------------------------ picking a frame (起草 and 批改 pages)
+
+def selectable_frames() -> list[Frame]:
+    """The frames a user can pick: the built-in ones, then the user's own that can be used.
+
+    Unlike :func:`load_frames` a broken user file does not raise: it is left out (the 会议框架 page says why).
+    """
+    frames = list(builtin_frames())
+    ids = {f.id for f in frames}
+    for entry in user_frames():
+        if entry.frame is not None and not entry.error and entry.frame.id not in ids:
+            frames.append(entry.frame)
+            ids.add(entry.frame.id)
+    return frames
+
+
+def facts_with_frame(facts: UnitFacts, frame: Frame | None) -> UnitFacts:
+    """``facts`` (UnitFacts) with ``frame`` as their frame, overriding the one they name; as given when ``frame``
+    is None. The whole frame is kept (not only its id), so a saved draft still knows it if the file goes away."""
+    if frame is None:
+        return facts
+    return facts.model_copy(update={"frame": frame})

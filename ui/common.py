@@ -29,6 +29,7 @@ from rag.critic.model import LEVEL_LABELS
 from rag.draft.facts import UnitFacts, facts_from_dict
 from rag.draft.schemas import Draft
 from rag.errors import InputError, ZhaojingError
+from rag.frames import Frame, selectable_frames
 from rag.kb import store as kb_store
 from rag.llm import get_chat_model
 from rag.llm.fake import FakeChatModel
@@ -62,6 +63,7 @@ GLOBAL_CSS = """<style>
 [data-testid="stFileUploaderDropzoneInstructions"] span::after{content:"拖放到这里，或点击“选择文件”";font-size:.8rem}
 </style>"""
 UPLOAD_TYPES = ["docx", "txt", "md", "pdf"]
+AUTO_FRAME = "自动识别"
 _MODELS: dict[tuple, BaseChatModel] = {}
 _MODELS_LOCK = threading.Lock()
 
@@ -222,6 +224,14 @@ def session_cached(name: str, key: object, compute):
     if name not in slots or slots[name][0] != key:
         slots[name] = (key, compute())
     return slots[name][1]
+
+
+def frame_picker(key: str, help: str) -> Frame | None:
+    """A “会议框架” selectbox: “自动识别” (None), then every frame that can be picked, by name."""
+    frames = {f.id: f for f in selectable_frames()}
+    choice = st.selectbox("会议框架", [AUTO_FRAME, *frames], key=key, help=help,
+                          format_func=lambda fid: frames[fid].name if fid in frames else fid)
+    return frames.get(choice)
 
 
 # ------------------------------------------------------------------------------ errors

@@ -18,9 +18,9 @@ AUTO = "自动识别"
 RESULT_KEY = "critique_result"
 
 
-def inputs() -> tuple[str | None, str, int | None, str | None]:
+def inputs() -> tuple[str | None, str, int | None, str | None, object | None]:
     """The draft text (upload wins over the text box; None when the upload is unreadable), its name,
-    and the chosen year and type."""
+    and the chosen year, type and frame (None: found from the text)."""
     left, right = st.columns([3, 1])
     with left:
         pasted = st.text_area("粘贴草稿", height=260, key="critique_text",
@@ -31,13 +31,17 @@ def inputs() -> tuple[str | None, str, int | None, str | None]:
         years = [AUTO, *range(dt.date.today().year, 2018, -1)]
         year = st.selectbox("年度", years, key="critique_year")
         meeting_type = st.selectbox("材料类型", [AUTO, *MEETING_TYPES], key="critique_type")
+        frame = None
+        with common.user_errors():
+            frame = common.frame_picker("critique_frame", "按哪个会议的检视方面和必需部分批改；自建的专题会议框架也在这里")
     text, name = pasted, "草稿"
     if upload is not None:
         text, name = None, upload.name
         with common.user_errors():
             text = common.read_upload(upload.name, upload.getvalue())
             st.caption(f"已读取文件：{upload.name}（{len(text):,} 字）")
-    return text, name, (None if year == AUTO else int(year)), (None if meeting_type == AUTO else meeting_type)
+    return (text, name, (None if year == AUTO else int(year)), (None if meeting_type == AUTO else meeting_type),
+            frame)
 
 
 def options() -> tuple[object | None, bool]:
@@ -127,15 +131,15 @@ def results(report, text: str) -> None:
 
 st.title("批改")
 st.caption("逐条指出审阅时会被退回的地方，并在原文中标出位置。材料只在本机处理。")
-text, name, year, meeting_type = inputs()
+text, name, year, meeting_type, frame = inputs()
 facts, deep = options()
 if st.button("批改", type="primary", key="run_critique", disabled=text is None):
     st.session_state.pop(RESULT_KEY, None)
     with common.user_errors(), st.spinner("正在批改…"):
         bar = st.progress(0.0, text="深度校对") if deep else None
         progress = (lambda n, total: bar.progress(n / max(total, 1), text=f"深度校对：第 {n}/{total} 句")) if bar else None
-        [report] = critique_many({name: text}, year=year, meeting_type=meeting_type, facts=facts, proofread=deep,
-                                 progress=progress)
+        [report] = critique_many({name: text}, year=year, meeting_type=meeting_type, frame=frame, facts=facts,
+                                 proofread=deep, progress=progress)
         if bar:
             bar.empty()
         st.session_state[RESULT_KEY] = (report, text)

@@ -26,6 +26,7 @@ from rag.draft.render import to_markdown
 from rag.draft.revise import choose_cause
 from rag.draft.schemas import Draft
 from rag.errors import InputError
+from rag.frames import facts_with_frame
 from ui import common
 
 S = st.session_state
@@ -211,13 +212,20 @@ def draft_from_interview(facts: UnitFacts) -> None:
 
 
 def facts_input() -> UnitFacts | None:
-    """Facts from the chosen source, with a short summary; errors are shown, never raised."""
+    """Facts from the chosen source (with the picked frame, if any), with a short summary; errors are shown,
+    never raised."""
     default = SOURCES.index(INTERVIEW) if st.query_params.get("interview") else 0
     source = st.radio("事实来源", SOURCES, index=default, horizontal=True, key="facts_source")
-    facts = None
+    facts = frame = None
+    with common.user_errors():
+        frame = common.frame_picker("draft_frame", "选定后按这个框架起草，替换事实材料中的 frame；"
+                                                  "“自动识别”：用事实材料中的 frame，没写时按年度和材料类型选择")
     with common.user_errors():
         facts = {SOURCES[0]: example_facts, SOURCES[1]: uploaded_facts, SOURCES[2]: form_facts,
                  INTERVIEW: interview_facts}[source]()
+    if facts is not None and frame is not None:
+        facts = facts_with_frame(facts, frame)
+        st.caption(f"会议框架：{frame.name}（替换事实材料中的框架）")
     with st.expander("事实材料格式说明"):
         st.text(FACTS_SCHEMA_DOC)
     if facts is not None:
