@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -68,18 +67,6 @@ def setup(quiet: bool = typer.Option(False, "--quiet", "-q", help="少输出")) 
         fail(exc)
 
 
-def _read_inputs(files: list[str]) -> dict[str, str]:
-    from rag.kb.loaders import decode_text, load_document
-
-    texts: dict[str, str] = {}
-    for name in files:
-        if name == "-":
-            texts["标准输入"] = decode_text(sys.stdin.buffer.read(), "标准输入")
-        else:
-            texts[name] = load_document(Path(name)).text
-    return texts
-
-
 @app.command()
 def critique(
     files: list[str] = typer.Argument(..., help="要批改的文件（.txt/.md/.docx/.pdf），- 表示从标准输入读取"),
@@ -101,7 +88,9 @@ def critique(
     if fmt not in ("text", "json", "html"):
         fail(ZhaojingError(f"不支持的输出格式：{fmt}", "可选 text、json、html"))
     try:
-        texts = _read_inputs(files)
+        from rag.uploads import read_drafts
+
+        texts = read_drafts(files)
         frame_obj, frame_id = _frame_arg(frame)
         facts_obj = None
         if facts is not None:

@@ -1,20 +1,18 @@
 """Shared pieces of the Streamlit pages: settings and model for this session, stores, error display,
 and small presentation helpers (HTML for highlighted drafts, tables for metrics).
 
-Pages stay thin: everything that decides something lives in ``rag``; this module only adapts it to
-Streamlit (session state, widgets, HTML/CSS, DataFrames).
+Pages stay thin: everything that decides something lives in ``rag`` (the model pool, the readable stream and
+the eval dataset listing in ``rag.app_support``, reading and saving uploads in ``rag.uploads``, rule-family
+labels in ``rag.critic.model``); this module only adapts it to Streamlit (session state, widgets, HTML/CSS,
+DataFrames).
 """
 
 from __future__ import annotations
 
-import hashlib
 import html
 import json
-import logging
 import os
 import re
-import tempfile
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,51 +22,34 @@ import pandas as pd
 import streamlit as st
 from langchain_core.language_models import BaseChatModel
 
-from rag.config import EVALS_DIR, PROJECT_ROOT, Settings, get_settings
-from rag.critic.model import LEVEL_LABELS
+from rag.app_support import ModelPool, in_background, model_key, read_ahead_key
+from rag.config import PROJECT_ROOT, Settings, get_settings
+from rag.critic.model import LEVEL_LABELS, family_label
 from rag.draft.facts import UnitFacts, facts_from_dict
 from rag.draft.schemas import Draft
-from rag.errors import InputError, ZhaojingError
+from rag.errors import ZhaojingError
 from rag.frames import Frame, selectable_frames
 from rag.kb import store as kb_store
 from rag.llm import get_chat_model
 from rag.llm.fake import FakeChatModel
 from rag.store import DraftStore
 
-log = logging.getLogger(__name__)
-
 EXAMPLES_DIR = PROJECT_ROOT / "examples" / "facts"
 MODEL_KEY = "chat_model"
 OVERRIDES_KEY = "llm_overrides"
 FAKE_SCRIPT_ENV = "ZHAOJING_FAKE_SCRIPT"
-DATASETS_ENV = "ZHAOJING_EVAL_DATASETS"
 BACKEND_LABELS = {"embedded": "内置离线模型", "openai": "OpenAI 兼容接口", "fake": "测试模型（不调用任何模型）"}
 KIND_LABELS = {"policy": "政策文件", "past_material": "往年材料", "exemplar": "示范材料", "case": "典型案例"}
 LEVEL_BADGES = {"error": ":red-badge[错误]", "warning": ":orange-badge[警告]", "suggestion": ":blue-badge[建议]"}
-FAMILY_LABELS = {
-    "structure": "结构", "frame": "检视框架", "proportion": "篇幅比例", "anchor": "缺少具体事例",
-    "perspective": "人称视角", "substitute": "以建议代检查", "excuse": "客观理由", "cause": "原因剖析",
-    "measure": "整改措施", "empty": "空洞表态", "generic": "套话", "hedge": "弱化词", "praise": "明批暗表",
-    "achievement": "摆成绩", "copied": "照搬提法", "outdated": "过时提法", "formulation": "固定表述",
-    "theme": "年度主题", "three_into": "三个摆进去", "form": "文字规范", "placeholder": "占位符",
-    "sensitive": "敏感信息", "duplicate": "雷同", "quote": "引文核对", "grounding": "事实依据",
-    "linkage": "问题与措施对应", "judge": "模型评审", "claimed": "措施写成结果", "repeat": "重复",
-    "unlinked": "措施与问题不对应", "analysis": "原因没有剖析", "blame": "推给别人", "language": "语句残缺",
-    "meeting": "会议名称与主题", "problem": "问题写法",
-}
 GLOBAL_CSS = """<style>
 [data-testid="stFileUploaderDropzone"] button p{font-size:0}
 [data-testid="stFileUploaderDropzone"] button p::after{content:"选择文件";font-size:.875rem}
 [data-testid="stFileUploaderDropzoneInstructions"] span{font-size:0}
 [data-testid="stFileUploaderDropzoneInstructions"] span::after{content:"拖放到这里，或点击“选择文件”";font-size:.8rem}
 </style>"""
-UPLOAD_TYPES = ["docx", "txt", "md", "pdf"]
 AUTO_FRAME = "自动识别"
-_MODELS: dict[tuple, BaseChatModel] = {}
-_MODELS_LOCK = threading.Lock()
-
-
-# ------------------------------------------------------------------------------ app shell
+_POOL = ModelPool()
+_MODELS, _STARTED = _POOL.models, _POOL.started  # the pool's state, by the names tests reset
 
 # ------------------------------------------------------------------------------ settings and model
 
@@ -90,12 +71,6 @@ def _fake_model() -> FakeChatModel:
     return FakeChatModel.from_script(os.environ.get(FAKE_SCRIPT_ENV))
 
 
-def _model_key(settings: Settings) -> tuple:
-    secret = settings.openai_api_key.get_secret_value() if settings.openai_api_key else ""
-    fingerprint = hashlib.sha256(secret.encode()).hexdigest()[:12] if secret else ""
-    return settings.llm, settings.openai_base_url, settings.model, str(settings.gguf), fingerprint
-
-
 def get_model() -> BaseChatModel:
     """This session's chat model: an injected one (tests), else built from the effective settings.
 
@@ -114,37 +89,8 @@ def get_model() -> BaseChatModel:
 
 
 def _shared_model(settings: Settings) -> BaseChatModel:
-    """The process-wide model for these settings, built on first use."""
-    key = _model_key(settings)
-    with _MODELS_LOCK:
-        if key not in _MODELS:
-            _MODELS[key] = get_chat_model(settings)
-        return _MODELS[key]
-
-
-_STARTED: set[str] = set()
-
-
-def _first_time(key: str) -> bool:
-    """True the first time ``key`` is seen in this process (a background job then starts for it)."""
-    with _MODELS_LOCK:
-        if key in _STARTED:
-            return False
-        _STARTED.add(key)
-        return True
-
-
-def _in_background(name: str, job) -> None:
-    """Run ``job()`` in a daemon thread; its failure is only logged (these are head starts: the draft
-    itself reports errors)."""
-
-    def work() -> None:
-        try:
-            job()
-        except Exception:  # noqa: BLE001 - see above
-            log.warning("background job %s failed", name, exc_info=True)
-
-    threading.Thread(target=work, name=f"zhaojing-{name}", daemon=True).start()
+    """The process-wide model for these settings (see :class:`rag.app_support.ModelPool`), built on first use."""
+    return _POOL.get(settings, get_chat_model)
 
 
 def warm_model_in_background() -> None:
@@ -152,7 +98,7 @@ def warm_model_in_background() -> None:
     background thread at app start: the first draft then starts writing within seconds. Other
     backends gain nothing and are left alone; failures are only logged (the draft page reports them)."""
     settings = effective_settings()
-    if settings.llm != "embedded" or not _first_time(f"warm-up {_model_key(settings)!r}"):
+    if settings.llm != "embedded" or not _POOL.first_time(f"warm-up {model_key(settings)!r}"):
         return
 
     def job() -> None:
@@ -160,7 +106,7 @@ def warm_model_in_background() -> None:
 
         warm_up(_shared_model(settings))
 
-    _in_background("warm-up", job)
+    in_background("warm-up", job)
 
 
 def read_ahead_in_background(facts) -> None:
@@ -168,10 +114,9 @@ def read_ahead_in_background(facts) -> None:
     background thread while the user looks the facts over: the draft then starts writing at once
     instead of after ~5 s of prompt reading. A no-op for other backends and for the injected test model."""
     settings = effective_settings()
-    if settings.llm != "embedded" or MODEL_KEY in st.session_state and not _is_shared(st.session_state[MODEL_KEY]):
+    if settings.llm != "embedded" or MODEL_KEY in st.session_state and not _POOL.holds(st.session_state[MODEL_KEY]):
         return
-    digest = hashlib.sha256((repr(_model_key(settings)) + facts.model_dump_json()).encode()).hexdigest()
-    if not _first_time(f"read-ahead {digest}"):
+    if not _POOL.first_time(read_ahead_key(settings, facts)):
         return
     model, kb = get_model(), kb_or_none()
 
@@ -180,11 +125,7 @@ def read_ahead_in_background(facts) -> None:
 
         read_ahead(facts, model, kb)
 
-    _in_background("read-ahead", job)
-
-
-def _is_shared(model: BaseChatModel) -> bool:
-    return any(model is m for m in _MODELS.values())
+    in_background("read-ahead", job)
 
 
 def safe_url(url: str | None) -> str:
@@ -277,44 +218,12 @@ def draft_store() -> DraftStore:
     return _draft_store(str(get_settings().data_dir / "drafts.sqlite"))
 
 
-def uploads_dir() -> Path:
-    """Where knowledge-base uploads are kept (``<data_dir>/uploads``)."""
-    folder = get_settings().data_dir / "uploads"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-def save_upload(name: str, data: bytes) -> Path:
-    """Write an uploaded file into the uploads folder under its own (sanitised) name."""
-    safe = re.sub(r"[\\/:*?\"<>|\x00-\x1f]", "_", Path(name).name).lstrip(".") or "upload.txt"
-    path = uploads_dir() / safe
-    path.write_bytes(data)
-    return path
-
-
-# ------------------------------------------------------------------------------ reading uploads
-
-def read_upload(name: str, data: bytes) -> str:
-    """Text of an uploaded draft: .txt/.md decoded as is (offsets stay exact), .docx/.pdf via the loaders."""
-    from rag.kb.loaders import decode_text, load_document
-
-    suffix = Path(name).suffix.lower()
-    if suffix in (".txt", ".md", ".markdown"):
-        return decode_text(data, name)
-    if suffix not in (".docx", ".pdf"):
-        raise InputError(f"不支持的文件类型：{name}", "请上传 .docx、.txt、.md 或 .pdf 文件")
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / f"upload{suffix}"
-        path.write_bytes(data)
-        return load_document(path).text
-
+# ------------------------------------------------------------------------------ facts
 
 def example_files() -> list[Path]:
     """The example facts files shipped in examples/facts/."""
     return sorted(EXAMPLES_DIR.glob("*.yaml"))
 
-
-# ------------------------------------------------------------------------------ facts form
 
 def facts_from_form(form: dict[str, Any], table: pd.DataFrame) -> UnitFacts:
     """UnitFacts from the 起草 form: empty rows dropped, empty numbers left out; validated by rag."""
@@ -379,17 +288,6 @@ DRAFT_CSS = """<style>
 </style>"""
 
 
-_JSON_STRING = re.compile(r'"((?:[^"\\]|\\.)*)("?)(\s*:)?')
-
-
-def readable_stream(partial_json: str) -> str:
-    """The words of a slot answer being streamed (``{"原因": "把…`` → ``把…``): string values only,
-    keys and fact ids left out, the last value possibly unfinished."""
-    values = [m.group(1) for m in _JSON_STRING.finditer(partial_json)
-              if not m.group(3) and re.search(r"[\u4e00-\u9fff]", m.group(1))]
-    return " · ".join(values)
-
-
 def draft_html(markdown: str) -> str:
     """A draft's text as HTML: title centred, 一、/（一） headings bold, gap markers highlighted."""
     out = []
@@ -428,36 +326,6 @@ def highlighted_doc(body_html: str) -> str:
 
 
 # ------------------------------------------------------------------------------ evaluation
-
-def datasets_dir() -> Path:
-    """Folder of evaluation datasets (``evals/datasets``; ``ZHAOJING_EVAL_DATASETS`` overrides)."""
-    return Path(os.environ.get(DATASETS_ENV) or EVALS_DIR / "datasets")
-
-
-def eval_datasets() -> list:
-    """Valid datasets: the ``ZHAOJING_EVAL_DATASETS`` folder if set, else shipped plus user-added ones."""
-    from rag.evals.datasets import list_datasets, load_dataset
-
-    if os.environ.get(DATASETS_ENV):
-        folder = datasets_dir()
-        paths = sorted(p for p in folder.glob("*") if p.suffix in (".yaml", ".yml", ".json")
-                       and not p.name.endswith(".schema.json"))
-    else:
-        paths = list_datasets()
-    found = []
-    for path in paths:
-        try:
-            found.append(load_dataset(path))
-        except ZhaojingError:
-            continue
-    return found
-
-
-def dataset_label(ds) -> str:
-    """“drafting.yaml（起草，14 例）”."""
-    kind = {"drafting": "起草", "critique": "批改"}[ds.kind]
-    return f"{ds.path.name}（{kind}，{len(ds.cases)} 例）"
-
 
 def metric_label(key: str) -> str:
     """Chinese label of an eval metric."""
@@ -540,11 +408,6 @@ def chart_frame(summary: dict) -> pd.DataFrame:
         for key, label in (("precision", "精确率"), ("recall", "召回率"))
         if m.get(key) is not None
     ])
-
-
-def family_label(family: str) -> str:
-    """Chinese name of a rule family (the id when unknown)."""
-    return FAMILY_LABELS.get(family, family)
 
 
 def kind_label(kind: str | None) -> str:

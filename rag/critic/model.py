@@ -15,6 +15,23 @@ RULES_DIR = Path(__file__).parent / "rules"
 LEVELS = ("suggestion", "warning", "error")
 LEVEL_LABELS = {"error": "错误", "warning": "警告", "suggestion": "建议"}
 Level = Literal["error", "warning", "suggestion"]
+FAMILY_LABELS = {
+    "structure": "结构", "frame": "检视框架", "proportion": "篇幅比例", "anchor": "缺少具体事例",
+    "perspective": "人称视角", "substitute": "以建议代检查", "excuse": "客观理由", "cause": "原因剖析",
+    "measure": "整改措施", "empty": "空洞表态", "generic": "套话", "hedge": "弱化词", "praise": "明批暗表",
+    "achievement": "摆成绩", "copied": "照搬提法", "outdated": "过时提法", "formulation": "固定表述",
+    "theme": "年度主题", "three_into": "三个摆进去", "form": "文字规范", "placeholder": "占位符",
+    "sensitive": "敏感信息", "duplicate": "雷同", "quote": "引文核对", "grounding": "事实依据",
+    "linkage": "问题与措施对应", "judge": "模型评审", "claimed": "措施写成结果", "repeat": "重复",
+    "unlinked": "措施与问题不对应", "analysis": "原因没有剖析", "blame": "推给别人", "language": "语句残缺",
+    "meeting": "会议名称与主题", "problem": "问题写法",
+}
+"""Chinese names of the rule families (a rule's family is the part of its id before the dot)."""
+
+
+def family_label(family: str) -> str:
+    """Chinese name of a rule family (the id when unknown)."""
+    return FAMILY_LABELS.get(family, family)
 
 
 class Example(BaseModel):

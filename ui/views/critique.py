@@ -7,15 +7,18 @@ import datetime as dt
 import streamlit as st
 
 from rag.critic.api import critique_many
-from rag.critic.model import LEVEL_LABELS
+from rag.critic.engine import LEVEL_PENALTY
+from rag.critic.model import LEVEL_LABELS, family_label
 from rag.critic.parse import PART_LABELS
 from rag.critic.render import context_line, highlight_html, to_html
 from rag.docx_io import critique_to_docx
 from rag.draft.facts import MEETING_TYPES
+from rag.uploads import UPLOAD_TYPES, read_draft
 from ui import common
 
 AUTO = "自动识别"
 RESULT_KEY = "critique_result"
+SCORE_HELP = "满分100，" + "、".join(f"{LEVEL_LABELS[k]}扣{v}分" for k, v in LEVEL_PENALTY.items())
 
 
 def inputs() -> tuple[str | None, str, int | None, str | None, object | None]:
@@ -26,7 +29,7 @@ def inputs() -> tuple[str | None, str, int | None, str | None, object | None]:
         pasted = st.text_area("粘贴草稿", height=260, key="critique_text",
                               placeholder="把对照检查材料粘贴到这里，或在右侧上传文件")
     with right:
-        upload = st.file_uploader("或上传文件", type=common.UPLOAD_TYPES, key="critique_upload",
+        upload = st.file_uploader("或上传文件", type=list(UPLOAD_TYPES), key="critique_upload",
                                   help="支持 .docx、.txt、.md、.pdf")
         years = [AUTO, *range(dt.date.today().year, 2018, -1)]
         year = st.selectbox("年度", years, key="critique_year")
@@ -38,7 +41,7 @@ def inputs() -> tuple[str | None, str, int | None, str | None, object | None]:
     if upload is not None:
         text, name = None, upload.name
         with common.user_errors():
-            text = common.read_upload(upload.name, upload.getvalue())
+            text = read_draft(upload.name, upload.getvalue())
             st.caption(f"已读取文件：{upload.name}（{len(text):,} 字）")
     return (text, name, (None if year == AUTO else int(year)), (None if meeting_type == AUTO else meeting_type),
             frame)
@@ -65,7 +68,7 @@ def show_summary(report) -> None:
     """Score, counts per level and what was assumed about the draft."""
     s = report.summary
     cols = st.columns(4)
-    cols[0].metric("得分", s["score"], help="满分100，错误扣8分、警告扣3分、建议扣1分")
+    cols[0].metric("得分", s["score"], help=SCORE_HELP)
     for col, level in zip(cols[1:], ("error", "warning", "suggestion"), strict=True):
         col.metric(LEVEL_LABELS[level], f"{s['levels'].get(level, 0)} 条")
     st.markdown(f"**{s['grade']}**")
@@ -80,7 +83,7 @@ def filters(findings) -> list:
     chosen_levels = c1.multiselect("级别", levels, default=levels, format_func=LEVEL_LABELS.get, key="flt_level",
                                    placeholder="选择级别")
     chosen_fams = c2.multiselect("规则类别", families, default=families, key="flt_family",
-                                 format_func=common.family_label, placeholder="选择规则类别")
+                                 format_func=family_label, placeholder="选择规则类别")
     return [f for f in findings if f.level in chosen_levels and f.family in chosen_fams]
 
 
@@ -100,7 +103,7 @@ def show_findings(findings) -> None:
                 if f.detail:
                     st.caption(f.detail)
                 st.markdown(f"建议：{f.suggestion}")
-                st.caption(f"依据：{f.basis or '—'}｜{common.family_label(f.family)}（{f.rule}）")
+                st.caption(f"依据：{f.basis or '—'}｜{family_label(f.family)}（{f.rule}）")
 
 
 def downloads(report, text: str) -> None:

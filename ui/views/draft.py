@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from rag import interview as iv
+from rag.app_support import readable_stream
 from rag.critic.api import critique_many
 from rag.critic.model import LEVEL_LABELS
 from rag.critic.parse import PART_LABELS
@@ -269,7 +270,7 @@ def generate(facts: UnitFacts) -> None:
                 tokens.append(payload)
                 if time.monotonic() - shown["at"] > 0.2:  # refresh the live text a few times a second
                     shown["at"] = time.monotonic()
-                    live.caption("模型正在输出：" + common.readable_stream("".join(tokens))[-160:])
+                    live.caption("模型正在输出：" + readable_stream("".join(tokens))[-160:])
             elif kind == "draft":
                 tokens.clear()
                 page.html(common.draft_html(to_markdown(payload)))
@@ -282,16 +283,13 @@ def generate(facts: UnitFacts) -> None:
             live.empty()
             page.empty()
             status.update(label="起草中断", state="error", expanded=False)
-            if any(not it.gap for p in exc.partial.parts if p.kind in MODEL_PARTS for it in p.items):
+            if any(not it.gap for p in exc.partial.parts if p.kind in PARTS_TO_REWRITE for it in p.items):
                 save_first(facts, exc.partial, f"未完成稿（在“{exc.step}”中断）")
             raise
         live.empty()
         page.empty()
         status.update(label=f"起草完成：{len(draft.gaps)} 处待补充", state="complete", expanded=False)
     save_first(facts, draft, "初稿")
-
-
-MODEL_PARTS = ("problems", "causes", "measures")
 
 
 def save_first(facts: UnitFacts, draft: Draft, note: str) -> None:

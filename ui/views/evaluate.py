@@ -7,6 +7,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from rag.app_support import dataset_label, eval_datasets, eval_datasets_dir
 from rag.evals.compare import as_dict, compare_runs
 from rag.evals.datasets import add_dataset
 from rag.evals.report import SYSTEM_LABELS, render_csv, render_html, verdict
@@ -128,17 +129,17 @@ def compare_section() -> None:
 st.title("批量评测")
 st.caption("起草数据集：照镜流水线与朴素基线在同一批用例上并排比较；批改数据集：各规则族的精确率和召回率。"
            "结果按用例缓存，中断后重跑会接着做。")
-datasets = common.eval_datasets()
+datasets = eval_datasets()
 with st.expander("加入自己的数据集（YAML/JSON）"):
     up = st.file_uploader("数据集文件", type=["yaml", "yml", "json"], key="ds_upload")
     if up is not None and st.button("校验并加入", key="ds_add"):
         with common.user_errors():
             st.success(f"已加入：{add_dataset(up.getvalue(), up.name).name}")
-            datasets = common.eval_datasets()
+            datasets = eval_datasets()
 if not datasets:
-    st.info(f"{common.datasets_dir()} 下还没有可用的评测数据集（起草用例见 drafting.yaml，批改用例见 critique_dev.yaml）。")
+    st.info(f"{eval_datasets_dir()} 下还没有可用的评测数据集（起草用例见 drafting.yaml，批改用例见 critique_dev.yaml）。")
 else:
-    names = {common.dataset_label(d): d for d in datasets}
+    names = {dataset_label(d): d for d in datasets}
     choice = names[st.selectbox("评测数据集", list(names), key="dataset")]
     systems, use_kb, conc = ["critic"], False, 1
     if choice.kind == "drafting":

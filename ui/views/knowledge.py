@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from rag.kb.loaders import KINDS
+from rag.uploads import UPLOAD_TYPES, save_upload
 from ui import common
 
 AUTO = "auto"
@@ -15,12 +16,12 @@ MODES = {"hybrid": "混合检索", "dense": "语义检索", "bm25": "关键词�
 def upload_section(kb) -> None:
     """Save uploads to <data_dir>/uploads/ and ingest them with a progress bar."""
     st.subheader("导入文件")
-    files = st.file_uploader("选择文件（可多选）", type=common.UPLOAD_TYPES, accept_multiple_files=True,
+    files = st.file_uploader("选择文件（可多选）", type=list(UPLOAD_TYPES), accept_multiple_files=True,
                              key="kb_upload")
     kind = st.selectbox("资料类型", [AUTO, *KINDS], key="kb_kind",
                         format_func=lambda k: "自动判断" if k == AUTO else common.kind_label(k))
     if st.button("导入知识库", type="primary", disabled=not files, key="kb_ingest"):
-        paths = [common.save_upload(f.name, f.getvalue()) for f in files]
+        paths = [save_upload(f.name, f.getvalue()) for f in files]
         bar = st.progress(0.0, text="正在导入…")
 
         def progress(done: int, total: int, source: str) -> None:
