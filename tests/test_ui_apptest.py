@@ -483,8 +483,9 @@ def test_embedded_model_is_warmed_once_in_the_background(monkeypatch):
     monkeypatch.setattr(common, "effective_settings", lambda: Settings(llm="embedded"))
     monkeypatch.setattr(common, "get_chat_model", lambda settings: "the-model")
     monkeypatch.setattr(pipeline, "warm_up", lambda model: (warmed.append(model), done.set()))
-    monkeypatch.setattr(common, "_STARTED", set())
-    monkeypatch.setattr(common, "_MODELS", {})
+    from rag.app_support import ModelPool
+
+    monkeypatch.setattr(common, "_POOL", ModelPool())  # a fresh pool: nothing cached from other tests
     common.warm_model_in_background()
     common.warm_model_in_background()  # a rerun of the app script: not again
     assert done.wait(10) and warmed == ["the-model"]

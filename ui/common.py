@@ -49,7 +49,6 @@ GLOBAL_CSS = """<style>
 </style>"""
 AUTO_FRAME = "自动识别"
 _POOL = ModelPool()
-_MODELS, _STARTED = _POOL.models, _POOL.started  # the pool's state, by the names tests reset
 
 # ------------------------------------------------------------------------------ settings and model
 

@@ -38,6 +38,7 @@ def title_of(facts: UnitFacts, frame: Frame) -> str:
     who = facts.unit
     if facts.meeting_type == "个人" and facts.writer:
         who = f"{facts.unit}{facts.writer.role}" if facts.writer.role not in facts.unit else facts.writer.role
+        who += facts.writer.name or ""
     kind = "个人对照检查材料" if facts.meeting_type == "个人" else "对照检查材料"
     return f"{who}{when}{meeting}{kind}"
 
@@ -199,7 +200,8 @@ def linked_lesson(run: Run, facts: list[Fact], problems: list[Problem]) -> str |
     related = [p for p in related_problems(case, problems) if grams(case) & grams(p.heading + p.instance)]
     if not related:
         return None
-    names = "、".join(f"“{re.split(r'[，,；]', clause(p.heading))[0]}”" for p in related)
+    names = "、".join(re.split(r"[，,；]", clause(p.heading))[0] for p in related)  # no quotes: the guard
+    # takes quoted words for words quoted from the facts
     return (f"对照这一案例，{run.who}查摆出的{names}问题，同案例暴露的问题有相通之处，"
             f"必须引以为戒、举一反三，防止小问题演变成大问题")
 

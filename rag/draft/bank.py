@@ -61,8 +61,12 @@ class Root:
         out = self.reasons.get("班子", ())
         if voice == "支部":
             out = tuple(ReasonExample(e.problems, e.reason.replace("班子成员", "支委成员").replace("班子", "支委会"))
-                        for e in out)
+                        for e in out if not LEADER_ONLY.search(e.reason))
         return out
+
+
+LEADER_ONLY = re.compile(r"领导干部|分管")
+"""Reasons that only a leadership team can give (not offered to a 支部)."""
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,8 @@ FACT_DATE = re.compile(r"(?:推迟到|推迟至|延期到|延期至|调整到|�
 COMMON = {"问题", "工作", "加强", "不够", "落实", "一步", "进一", "整改", "建立", "制度", "开展", "推进", "完善",
           "提高", "情况", "方面", "要求", "责任", "全面", "深入", "认真", "切实", "坚持", "存在", "没有", "到位", "完成",
           "年度", "班子", "本人", "支部", "我们", "及时", "主动", "规范", "严格"}
+ACTIVITY = re.compile(r"(?:调研|谈话|谈心|党课|宣讲|学习|研讨|会议|活动|走访|检查|培训|讲座|督导|巡查|接访|家访|主题党日)$")
+"""What a frequency target may name: an obj/mid ending in an activity (else the target names none)."""
 CN_NUM = {"一": 1, "两": 2, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
 
 
@@ -74,7 +76,8 @@ def target_from(fact: str) -> tuple[str, int | None] | None:
             continue
         g = {k.rstrip("2"): v for k, v in m.groupdict().items() if v is not None}
         values = {"unit": g.get("unit") or "", "obj": re.sub(r"^[年月日]|(?:全年|今年|年度|年内)$", "", g.get("obj") or ""),
-                  "mid": g.get("mid") or ""}
+                  "mid": re.sub(r"[了过]$", "", g.get("mid") or "")}
+        values["what"] = next((v for v in (values["obj"], values["mid"]) if ACTIVITY.search(v)), "")
         if rule.kind == "remaining":
             a, b = _number(g.get("a")), _number(g.get("b"))
             if a is None or b is None or b >= a:

@@ -17,7 +17,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from rag.draft import prompting
 from rag.draft.injection import screen_text
 from rag.errors import LLMError
-from rag.genre import matches
+from rag.genre import matches, unpaired_quotes
 from rag.llm import complete
 from rag.llm.calls import SWITCH_HINT
 
@@ -82,8 +82,8 @@ def garbled(text: str) -> str | None:
         return "夹杂了外文"
     if REPEATED.search(text):
         return "内容重复"
-    if matches("cut_fragment", text) or matches("doubled", text):
-        return "有残句或重复的词"
+    if matches("cut_fragment", text) or matches("doubled", text) or unpaired_quotes(text):
+        return "有残句、重复的词或不成对的引号"
     if BARE_NUMBER.search(text):
         return "有来历不明的数字"
     return None
