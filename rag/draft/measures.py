@@ -176,6 +176,8 @@ def write_action(run: Run, heading: str, fact: Fact, text: str, taken: list[str]
                        retry_inputs={"heading": heading, "fact": text, "hint": ACTION_HINT})
     if answer is not None:
         return fix_verb(answer, fact.text), "model"
+    if fact.category == "上年度整改":  # what to do is known: finish what last year's plan left
+        return "对上年度没有完成的整改事项逐项倒排进度，明确完成时限", "code"
     return GAP.format(what=f"针对“{clause(heading)}”的具体整改办法（改什么、怎么改）"), "gap"
 
 
