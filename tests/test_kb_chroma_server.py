@@ -6,14 +6,13 @@ ingested there and into the embedded store: searches return the same passages, s
 
 from __future__ import annotations
 
-import os
-import signal
 import socket
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
+from procs import stop_group
 
 from rag.config import Settings
 from rag.embed import FakeEmbedder
@@ -52,18 +51,8 @@ def _start(data: Path, log: Path) -> tuple[subprocess.Popen, int]:
                     return proc, port
             except OSError:
                 time.sleep(0.3)
-        _stop(proc)
+        stop_group(proc)
     raise AssertionError(f"chroma run did not start:\n{log.read_text(errors='replace')}")
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
 
 
 @pytest.mark.skipif(not CHROMA.exists(), reason="chromadb 的 chroma 命令不在 .venv 中")
@@ -89,4 +78,4 @@ def test_chroma_server_gives_the_same_results_as_the_embedded_store(tmp_path):
             assert [round(h.score, 4) for h in a] == [round(h.score, 4) for h in b]
         assert sorted(d["source"] for d in remote.list_documents()) == sorted(d["source"] for d in local.list_documents())
     finally:
-        _stop(proc)
+        stop_group(proc)

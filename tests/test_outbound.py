@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import socket
 import subprocess
 import sys
@@ -21,6 +20,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from procs import stop_group
 from samples import MINI_TITLE, WEAK
 
 from rag.evals.scripted import draft_responder
@@ -119,16 +119,6 @@ def _start_app(env: dict[str, str], log: Path) -> tuple[subprocess.Popen, int]:
     raise AssertionError(f"streamlit not healthy:\n{log.read_text(errors='replace')}")
 
 
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
-
-
 def _open_pages(port: int) -> list[str]:
     """Open two pages in Chromium so the app script really runs; returns the texts seen (skipped without it)."""
     if not CHROMIUM.exists():
@@ -188,7 +178,7 @@ def test_end_to_end_makes_no_outbound_connection(tmp_path):
         assert _listeners(port) == {"127.0.0.1"}
         seen = _open_pages(port)
     finally:
-        _stop(app)
+        stop_group(app)
 
     records = _records(log)
     blocked = [r for r in records if "blocked" in r]

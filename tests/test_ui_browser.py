@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from procs import stop_group
 from samples import MINI_TITLE, WEAK
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -87,13 +87,7 @@ def server(tmp_path_factory) -> Iterator[str]:
         _wait_healthy(url, proc, log)
         yield url
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=15)
+        stop_group(proc, grace=15, kill_wait=15)
 
 
 @pytest.fixture(scope="module")
