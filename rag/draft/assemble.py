@@ -16,7 +16,7 @@ from rag.draft.items import Cause, Measure, Problem
 from rag.draft.problems import has_number, instance_of, voice_ok
 from rag.draft.run import Run
 from rag.draft.schemas import Draft, DraftItem, DraftPart
-from rag.draft.text import clause, contained, grams, sentence
+from rag.draft.text import clause, contained, grams, head_clause, sentence
 from rag.frames import Frame
 from rag.genre import CHOOSE, GAP, PART_TITLES, cn_number, hanzi, matches
 
@@ -111,7 +111,7 @@ def gap_hint(run: Run, aspect: str, categories: list[str]) -> str:
 def cause_items(causes: list[Cause], problems: list[Problem]) -> list[DraftItem]:
     """“一是{root title}。{reason}。{A}、{B}等问题，根子都在这里。” (while candidates wait: the nearest one,
     marked for the user to confirm)."""
-    heads = {p.id: re.split(r"[，,；]", clause(p.heading))[0] for p in problems}
+    heads = {p.id: head_clause(p.heading) for p in problems}
     out = []
     for c in causes:
         names = [heads[x] for x in c.problem_ids if x in heads][:3]
@@ -200,7 +200,7 @@ def linked_lesson(run: Run, facts: list[Fact], problems: list[Problem]) -> str |
     related = [p for p in related_problems(case, problems) if grams(case) & grams(p.heading + p.instance)]
     if not related:
         return None
-    names = "、".join(re.split(r"[，,；]", clause(p.heading))[0] for p in related)  # no quotes: the guard
+    names = "、".join(head_clause(p.heading) for p in related)  # no quotes: the guard
     # takes quoted words for words quoted from the facts
     return (f"对照这一案例，{run.who}查摆出的{names}问题，同案例暴露的问题有相通之处，"
             f"必须引以为戒、举一反三，防止小问题演变成大问题")

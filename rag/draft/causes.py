@@ -16,11 +16,11 @@ import numpy as np
 
 from rag.critic.lexicon import lexicon_of
 from rag.draft import slots
-from rag.draft.bank import Root, _embedded, heading_examples, heading_nearest, root, roots
+from rag.draft.bank import Nearest, Root, heading_examples, heading_nearest, root, roots
 from rag.draft.items import Cause, Problem
 from rag.draft.problems import has_number, voice_ok
 from rag.draft.run import Run
-from rag.draft.text import clauses, contained
+from rag.draft.text import clauses, contained, head_clause
 from rag.genre import hanzi, matches
 
 MAX_CAUSES = 5
@@ -54,7 +54,7 @@ def shorten(text: str, limit: int = 80) -> str:
 def topic(heading: str) -> str:
     """What a problem is about, without the shortfall it names (“学用结合还不够紧密” → “学用结合”):
     given to the model instead of the 定性, which it otherwise repeats as its “reason”."""
-    heading = re.split(r"[，,；]", heading)[0]
+    heading = head_clause(heading)
     m = SHORTFALL.search(heading)
     head = heading[:m.start()] if m and m.start() >= 2 else heading
     return head.rstrip("的和与在对、，") or heading
@@ -179,13 +179,15 @@ def ranked_candidates(run: Run, bank: list, heads: list[str], k: int = 3) -> lis
     shared characters), best first."""
     if not bank:
         return []
-    if run.embedder is not None:
-        vec = np.asarray(run.embedder.embed_query("；".join(heads)), dtype=np.float32)
-        mats = _embedded(run.embedder, tuple("；".join(e.problems) + "。" + e.reason for e in bank))
-        order = [int(i) for i in np.argsort(-(mats @ vec))]
-    else:
-        order = sorted(range(len(bank)), key=lambda i: -len(set("".join(bank[i].problems)) & set("".join(heads))))
-    return [bank[i].reason for i in order[:k]]
+    if run.embedder is None:
+        return [e.reason for e in by_shared_chars(bank, heads)[:k]]
+    nearest = Nearest(run.embedder, ["；".join(e.problems) + "。" + e.reason for e in bank], [""] * len(bank))
+    return [bank[i].reason for i in nearest.pick("；".join(heads), k=k)]
+
+
+def by_shared_chars(bank: list, heads: list[str]) -> list:
+    """The worked reasons ordered by the characters their problems share with ``heads`` (most first)."""
+    return sorted(bank, key=lambda e: -len(set("".join(e.problems)) & set("".join(heads))))
 
 
 def adapt_reason(run: Run, r: Root, bank: list, heads: list[str], problems: list[Problem],
@@ -194,7 +196,7 @@ def adapt_reason(run: Run, r: Root, bank: list, heads: list[str], problems: list
     two nearest), keeping their way of naming a root while fitting the problems."""
     if not bank:
         return None
-    ranked = sorted(bank, key=lambda e: -len(set("".join(e.problems)) & set("".join(heads))))
+    ranked = by_shared_chars(bank, heads)
     shots = [({"reference": bank[-1].reason, "problems": list(bank[0].problems)}, bank[0].reason)] if len(bank) > 1 else []
 
     def check(text: str) -> str | None:  # an adaptation may keep much of the reference, not all of it

@@ -31,6 +31,12 @@ def clause(text: str) -> str:
     return text.strip().rstrip("。；;，,、 ")
 
 
+def head_clause(text: str) -> str:
+    """The first clause of a heading (“人口预测不足，过渡校舍不够” → “人口预测不足”): where headings are
+    listed with 、, a comma inside one would make the list ambiguous."""
+    return re.split(r"[，,；]", clause(text))[0]
+
+
 def sentence(text: str) -> str:
     """``text`` as one sentence ending in 。 (closing punctuation normalised)."""
     body = clause(text)
