@@ -2,7 +2,8 @@
 
 * The action is one small model call with the worked actions nearest to the problem; it must work on the
   problem's own object (share content with its fact), claim no result, carry no date or number, and not
-  repeat another measure. Otherwise the fallback names the problem's own clause.
+  repeat another measure. Otherwise a gap names the problem (last year's unfinished items get a plain
+  action: finish them by dates).
 * The checkable target is derived in code from the fact's numbers (``knowledge_base/genre/targets.yaml``:
   the remaining quantity, full attendance, the time limit, the frequency restored…).
 * The deadline comes from the meeting date and the size of the task (``measures.yaml``), or from a date the
@@ -193,7 +194,7 @@ def fix_verb(action: str, fact: str) -> str:
 
 
 def write_measure(run: Run, n: int, problem_ids: list[str], heading: str, fact: Fact, text: str,
-                  taken: list[str], used_results: list[str]) -> Measure:
+                  taken: list[str]) -> Measure:
     """One measure for one problem (or last year's unfinished rectification)."""
     action, source = write_action(run, heading, fact, text, taken)
     derived = target_from(fact.text)
@@ -211,16 +212,15 @@ def write_measures(run: Run, problems: list[Problem], unfinished: list[Fact]) ->
     run.emit("status", "正在拟定整改措施")
     out: list[Measure] = []
     taken: list[str] = []
-    used_results: list[str] = []
     for p in problems[:MAX_MEASURES]:
         fact = run.fact(p.fact_ids[0]) if p.fact_ids else None
         if fact is None:
             continue
-        m = write_measure(run, len(out) + 1, [p.id], p.heading, fact, p.instance, taken, used_results)
+        m = write_measure(run, len(out) + 1, [p.id], p.heading, fact, p.instance, taken)
         taken.append(m.action)
         out.append(m)
     for fact in unfinished:
-        m = write_measure(run, len(out) + 1, [], "上年度整改事项还没有全部完成", fact, fact.text, taken, used_results)
+        m = write_measure(run, len(out) + 1, [], "上年度整改事项还没有全部完成", fact, fact.text, taken)
         m.fact_id = fact.id
         taken.append(m.action)
         out.append(m)
