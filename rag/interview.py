@@ -6,8 +6,8 @@ survive a page refresh:
 
 * :func:`start` opens an interview (answers already known can be passed in and are not asked again);
 * :func:`answer` takes one reply and returns the next state. First the meeting questions (material type,
-  year or 专题 frame, unit, the writer's post for a 个人 draft), then one question per aspect of the chosen
-  frame, then the frame's required sections (上年度整改, 反面典型案例剖析). Each reply becomes a
+  year or 专题 frame, unit, the writer's post for a 个人 draft, the preparation figures and the meeting date,
+  the last two skippable), then one question per aspect of the chosen frame, then the frame's required sections (上年度整改, 反面典型案例剖析). Each reply becomes a
   :class:`~rag.draft.facts.Fact` under that aspect. A reply with no concrete anchor (the critic's
   :func:`~rag.critic.predicates.anchored`: no number, date, named thing or named source) gets exactly one
   follow-up asking for the instance; “跳过” skips the aspect, “结束” stops the interview at any time;
@@ -32,7 +32,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from rag.config import KB_DIR
 from rag.critic.predicates import anchored
-from rag.draft.facts import MAX_FACT_CHARS, MEETING_TYPES, Fact, UnitFacts, facts_from_dict
+from rag.draft.facts import MAX_FACT_CHARS, MEETING_TYPES, Fact, Preparation, UnitFacts, facts_from_dict
 from rag.draft.injection import neutralize
 from rag.errors import InputError
 from rag.frames import Aspect, Frame, get_frame, load_frames, select_frame
@@ -45,6 +45,9 @@ __all__ = [
     "current_topic",
     "fact_rows",
     "load_questions",
+    "parse_meeting_date",
+    "parse_preparation",
+    "preparation_summary",
     "progress",
     "start",
     "state_from_json",
@@ -63,6 +66,16 @@ _PUNCT = re.compile(r"[\s。.!！,，;；、~～]+")
 _YEAR_ONLY = re.compile(r"^\s*((?:19|20)\d{2})\s*(?:年度?)?\s*$")
 _YEAR_ANY = re.compile(r"((?:19|20)\d{2})")
 _OPTION = re.compile(r"^\s*第?\s*(\d{1,2})\s*(?:个|项|号|种)?\s*$")
+FIGURES = {"study_sessions": ("学习研讨", "次"), "talks": ("谈心谈话", "人次"), "opinions": ("征求意见", "条")}
+"""The preparation figures the draft's opening cites: field → (what, unit), in the order they are asked."""
+FIGURE_LABELS = {"study_sessions": "学习研讨次数", "talks": "谈心谈话人次", "opinions": "征求意见条数"}
+FIGURE_EXAMPLES = {"study_sessions": 4, "talks": 15, "opinions": 9}
+_CLAUSE = re.compile(r"[，,；;。、\n]+")
+_CN_NUM = "零〇一二两三四五六七八九十百千"
+_NUMBER = re.compile(rf"(?<![\d.])(\d{{1,7}}|[{_CN_NUM}]+)(?!\d)(?!\s*[年月日号%.．])\s*(人次|次|场|期|条|项|个|人)?")
+_FIGURE_WORDS = {"talks": ("谈心", "谈话"), "opinions": ("征求", "意见", "建议"), "study_sessions": ("学习", "研讨", "中心组", "读书")}
+_DATE_FULL = re.compile(r"((?:19|20)\d{2})\s*[年\-./／]\s*(\d{1,2})\s*[月\-./／]\s*(\d{1,2})")
+_DATE_MONTH_DAY = re.compile(r"(?<!\d)(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]?")
 
 
 # ------------------------------------------------------------------------------ the questions (data)
@@ -80,7 +93,7 @@ class Kind(BaseModel):
 
 
 class MeetingQuestion(BaseModel):
-    key: Literal["meeting_type", "frame", "unit", "writer_role"]
+    key: Literal["meeting_type", "frame", "unit", "writer_role", "preparation", "meeting_date"]
     ask: str = Field(min_length=5)
     only_for: list[str] = Field(default_factory=list)
 
@@ -101,6 +114,7 @@ class QuestionBank(BaseModel):
     roles: dict[str, str]
     meeting: list[MeetingQuestion]
     follow_up: str
+    preparation_missing: str
     more: str
     recorded_vague: str
     kinds: list[Kind]
@@ -176,6 +190,10 @@ class InterviewState(BaseModel):
     frame_id: str | None = None
     unit: str | None = None
     writer_role: str | None = None
+    preparation: Preparation = Field(default_factory=Preparation)
+    meeting_date: dt.date | None = None
+    settled: list[str] = Field(default_factory=list)
+    """Optional meeting questions already answered or skipped (preparation, meeting_date)."""
     topics: list[Topic] = Field(default_factory=list)
     topic_index: int = 0
     phase: Literal["ask", "follow_up", "more"] = "ask"
@@ -184,6 +202,8 @@ class InterviewState(BaseModel):
     facts: list[Fact] = Field(default_factory=list)
     skipped: list[str] = Field(default_factory=list)
     messages: list[Turn] = Field(default_factory=list)
+    finished: int | None = None
+    """Aspects dealt with (answered or skipped) when the interview ended; None while it runs."""
 
     @property
     def done(self) -> bool:
@@ -206,9 +226,23 @@ def current_topic(state: InterviewState) -> Topic | None:
 
 
 def progress(state: InterviewState) -> tuple[int, int]:
-    """(aspects finished, aspects in all); (0, 0) while the meeting questions are asked."""
+    """(aspects dealt with: answered or skipped, aspects in all); (0, 0) while the meeting questions are asked.
+
+    An interview ended early counts only the aspects reached: stopped while answering the 2nd of 3 is 2/3.
+    """
     total = len(state.topics)
-    return (total if state.done else min(state.topic_index, total)), total
+    done = state.finished if state.done and state.finished is not None else state.topic_index
+    return min(done, total), total
+
+
+def preparation_summary(state: InterviewState) -> str:
+    """The preparation figures and meeting date gathered so far, in one line (“未填” for the missing ones)."""
+    prep = state.preparation
+    parts = [f"{what}{value}{unit}" if (value := getattr(prep, key)) is not None else f"{what}（未填）"
+             for key, (what, unit) in FIGURES.items()]
+    d = state.meeting_date
+    when = f"{d.year}年{d.month}月{d.day}日" if d else "（未填）"
+    return f"会前准备：{'、'.join(parts)}；会议日期：{when}"
 
 
 # ------------------------------------------------------------------------------ start and answer
@@ -284,7 +318,12 @@ def _meeting_questions(state: InterviewState, q: QuestionBank) -> list[MeetingQu
     return [m for m in q.meeting if not m.only_for or state.meeting_type in m.only_for]
 
 
+_OPTIONAL = ("preparation", "meeting_date")
+
+
 def _answered(state: InterviewState, key: str) -> bool:
+    if key in _OPTIONAL:
+        return key in state.settled
     return getattr(state, "frame_id" if key == "frame" else key) is not None
 
 
@@ -302,6 +341,9 @@ def _next_meeting_question(state: InterviewState, q: QuestionBank) -> None:
 def _answer_meeting(state: InterviewState, reply: str, q: QuestionBank) -> None:
     key = state.meeting_step
     command = q.command(reply)
+    if key in _OPTIONAL:
+        (_answer_preparation if key == "preparation" else _answer_meeting_date)(state, reply, command, q)
+        return
     try:
         if command in ("skip", "next"):
             raise InputError(_REQUIRED.get(key or "", "这一项必须回答"))
@@ -329,6 +371,157 @@ _REQUIRED = {
     "unit": "单位不能跳过：材料的标题和开头都要用到单位名称。",
     "writer_role": "个人材料必须写明撰写人的职务和分工，否则无法把“自己、职责、工作”摆进去。",
 }
+
+
+def _settle(state: InterviewState, key: str, q: QuestionBank) -> None:
+    state.settled.append(key)
+    _next_meeting_question(state, q)
+
+
+def _missing_figures(state: InterviewState) -> list[str]:
+    return [key for key in FIGURES if getattr(state.preparation, key) is None]
+
+
+def _figures_text(values: dict[str, int]) -> str:
+    return "、".join(f"{FIGURES[k][0]}{v}{FIGURES[k][1]}" for k, v in values.items())
+
+
+def _answer_preparation(state: InterviewState, reply: str, command: str | None, q: QuestionBank) -> None:
+    """The preparation figures from a free reply; the ones not understood are asked for again (or skipped)."""
+    if command in ("skip", "next"):
+        missing = _missing_figures(state)
+        if missing:
+            labels = "、".join(FIGURES[k][0] for k in missing)
+            _say(state, f"好的，{labels}的数字先空着，起草时材料开头会留下【请补充】标记。", "note")
+        _settle(state, "preparation", q)
+        return
+    try:
+        found, unclear = parse_preparation(reply, _missing_figures(state))
+    except InputError as exc:
+        _say(state, exc.message + (f"\n\n{exc.hint}" if exc.hint else ""), "error")
+        return
+    if not found:
+        example = _figures_text(FIGURE_EXAMPLES)
+        _say(state, f"没有看出会前准备的数字：“{reply[:30]}”。请按“{example}”这样回答；"
+                    "没有统计可以回答“跳过”。", "error")
+        return
+    state.preparation = state.preparation.model_copy(update=found)
+    missing = _missing_figures(state)
+    if not missing:
+        _say(state, f"记下了：{_figures_text(found)}。", "note")
+        _settle(state, "preparation", q)
+        return
+    what = "、".join(FIGURE_LABELS[k] for k in missing)
+    example = _figures_text({k: FIGURE_EXAMPLES[k] for k in missing})
+    lead = f"记下了：{_figures_text(found)}。" + (f"“{'、'.join(unclear)[:40]}”没有看出是哪一项。" if unclear else "")
+    _say(state, lead + q.preparation_missing.replace("{missing}", what).replace("{example}", example))
+
+
+def _answer_meeting_date(state: InterviewState, reply: str, command: str | None, q: QuestionBank) -> None:
+    if command in ("skip", "next"):
+        _say(state, "好的，会议日期先空着；整改措施的时限会按惯例推算，请在草稿里核对。", "note")
+        _settle(state, "meeting_date", q)
+        return
+    try:
+        frame = get_frame(state.frame_id or "")
+        state.meeting_date = parse_meeting_date(reply, state.year or _default_year(frame), special=frame.special)
+    except InputError as exc:
+        _say(state, exc.message + (f"\n\n{exc.hint}" if exc.hint else ""), "error")
+        return
+    d = state.meeting_date
+    _say(state, f"记下了：会议日期{d.year}年{d.month}月{d.day}日。", "note")
+    _settle(state, "meeting_date", q)
+
+
+def _cn_int(text: str) -> int:
+    """“4” → 4, “十五” → 15, “一百零八” → 108."""
+    if text.isdigit():
+        return int(text)
+    digits = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8,
+              "九": 9}
+    units = {"十": 10, "百": 100, "千": 1000}
+    total = number = 0
+    for ch in text:
+        if ch in digits:
+            number = digits[ch]
+        else:
+            total += (number or 1) * units[ch]
+            number = 0
+    return total + number
+
+
+def _figure_for(clause: str, unit: str) -> str | None:
+    """Which figure a number in this clause is: its unit when that decides, else the clause's words."""
+    if unit == "人次":
+        return "talks"
+    if unit in ("条", "项") and not any(w in clause for w in _FIGURE_WORDS["talks"]):
+        return "opinions"
+    return next((key for key, words in _FIGURE_WORDS.items() if any(w in clause for w in words)), None)
+
+
+def parse_preparation(reply: str, missing: list[str] | None = None) -> tuple[dict[str, int], list[str]]:
+    """The figures in a free reply (“学习研讨4次，谈心谈话15人次，征求意见9条”) and the parts not understood.
+
+    A number is matched to a figure by its unit (人次, 条) or the words around it (谈心谈话, 征求意见, 学习研讨);
+    bare numbers with nothing to tell them apart (“4、15、9”, or “9” when only one figure is missing) are taken
+    in the order of ``missing`` (default: all three), when there are exactly as many.
+
+    Raises:
+        InputError: a figure out of range (more than the facts file accepts).
+    """
+    missing = list(FIGURES) if missing is None else missing
+    found: dict[str, int] = {}
+    unclear: list[str] = []
+    bare: list[int] = []
+    for clause in (c.strip() for c in _CLAUSE.split(reply)):
+        numbers = [m for m in _NUMBER.finditer(clause) if m.group(1).isdigit() or m.group(2)]
+        if not numbers:
+            if any(w in clause for words in _FIGURE_WORDS.values() for w in words):
+                unclear.append(clause)
+            continue
+        m = numbers[0]
+        key = _figure_for(clause, m.group(2) or "")
+        if key is None:
+            if clause == m.group(0).strip():
+                bare.append(_cn_int(m.group(1)))
+            else:
+                unclear.append(clause)
+            continue
+        found.setdefault(key, _cn_int(m.group(1)))
+    if not found and bare and len(bare) == len(missing):
+        found = dict(zip(missing, bare, strict=True))
+    elif bare:
+        unclear += [str(n) for n in bare]
+    try:
+        Preparation.model_validate(found)
+    except ValidationError as exc:
+        key = str(exc.errors()[0]["loc"][0])
+        what, unit = FIGURES[key]
+        raise InputError(f"{what}{found[key]}{unit}，这个数字太大了，请核对。") from exc
+    return found, unclear
+
+
+def parse_meeting_date(reply: str, year: int, *, special: bool = False) -> dt.date:
+    """The meeting date from “2026年1月22日”, “2026-01-22” or “1月22日”.
+
+    Without a year, an annual meeting (held early in the next year) gets ``year + 1`` for January to June;
+    a 专题 meeting gets ``year``. The date must fall in ``year`` or ``year + 1``.
+    """
+    if (m := _DATE_FULL.search(reply)) is not None:
+        y, month, day = (int(x) for x in m.groups())
+    elif (m := _DATE_MONTH_DAY.search(reply)) is not None:
+        month, day = int(m.group(1)), int(m.group(2))
+        y = year if special or month > 6 else year + 1
+    else:
+        raise InputError(f"没有看出会议日期：“{reply[:20]}”。", "请按“2026年1月22日”这样回答；还没定可以回答“跳过”。")
+    try:
+        date = dt.date(y, month, day)
+    except ValueError as exc:
+        raise InputError(f"{y}年{month}月{day}日不是有效的日期，请核对。") from exc
+    if date.year not in (year, year + 1):
+        raise InputError(f"会议日期{date.year}年{month}月{day}日和{year}年度对不上。",
+                         f"请写{year}年或{year + 1}年的日期；还没定可以回答“跳过”。")
+    return date
 
 
 def _parse_meeting_type(reply: str) -> str:
@@ -527,14 +720,17 @@ def _record(state: InterviewState, text: str, topic: Topic) -> None:
 def _stop(state: InterviewState, q: QuestionBank) -> InterviewState:
     """Stop now: a vague reply waiting for its follow-up is kept (the user did say it)."""
     topic = current_topic(state)
+    replied = topic is not None and state.phase in ("follow_up", "more")
     if state.phase == "follow_up" and state.pending and topic is not None:
         _record(state, state.pending, topic)
         state.pending = ""
-    _finish(state, q, "好的，先到这里。")
+    _finish(state, q, "好的，先到这里。", replied=replied)
     return state
 
 
-def _finish(state: InterviewState, q: QuestionBank, opening: str) -> None:
+def _finish(state: InterviewState, q: QuestionBank, opening: str, *, replied: bool = False) -> None:
+    """End the interview; ``replied``: the aspect being asked had a reply (it counts as dealt with)."""
+    state.finished = min(state.topic_index + (1 if replied else 0), len(state.topics))
     state.stage, state.phase, state.meeting_step = "done", "ask", None
     asked = {t.name for t in state.topics[: state.topic_index + 1]}
     covered = {_topic_of(f, state) for f in state.facts}
@@ -545,6 +741,8 @@ def _finish(state: InterviewState, q: QuestionBank, opening: str) -> None:
         lines.append("没有事实的方面：" + "；".join(empty) + "（起草时会留下【请补充】标记）。")
         if never:
             lines.append(f"其中{len(never)}个方面还没来得及问。")
+    if state.topics and (missing := _missing_figures(state)):
+        lines.append("会前准备还缺：" + "、".join(FIGURE_LABELS[k] for k in missing) + "（材料开头会留下【请补充】标记）。")
     if not state.facts:
         lines.append("还没有任何事实，暂时不能起草；点“重新开始”可以重新采集。")
     else:
@@ -573,6 +771,10 @@ def to_unit_facts(state: InterviewState) -> UnitFacts:
     }
     if state.writer_role:
         data["writer"] = {"role": state.writer_role}
+    if state.meeting_date is not None:
+        data["meeting_date"] = state.meeting_date
+    if prep := state.preparation.model_dump(exclude_none=True):
+        data["preparation"] = prep
     return facts_from_dict(data)
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import sqlite3
 
 import pytest
 
 from rag.critic.predicates import anchored
+from rag.draft.assemble import write_opening
 from rag.draft.facts import load_facts
 from rag.errors import InputError, StoreError
 from rag.frames import get_frame
@@ -15,6 +17,9 @@ from rag.interview import (
     answer,
     current_topic,
     load_questions,
+    parse_meeting_date,
+    parse_preparation,
+    preparation_summary,
     progress,
     start,
     state_from_json,
@@ -29,6 +34,8 @@ FRAME_2025 = get_frame("2025-minzhu-wugedaitou")
 STUDY = "2025年中心组集中学习计划12次，实际开了8次，其中3次只传达文件没有研讨。来源：中心组学习记录"
 VAGUE = "党性修养还需要进一步加强"
 SPECIFIC = "2025年支部开了10次主题党日，我只参加了4次"
+FIGURES = "学习研讨4次，谈心谈话15人次，征求意见9条"
+SKIP_PREP = ("跳过", "跳过")  # the preparation figures and the meeting date
 
 
 def run(state: InterviewState, *replies: str) -> InterviewState:
@@ -42,8 +49,8 @@ def last(state: InterviewState):
 
 
 def banzi_2025() -> InterviewState:
-    """Through the meeting questions by chat: 班子, 2025, a unit."""
-    return run(start(), "班子", "2025", "岚溪县农业农村局领导班子")
+    """Through the meeting questions by chat: 班子, 2025, a unit (no preparation figures, no date)."""
+    return run(start(), "班子", "2025", "岚溪县农业农村局领导班子", *SKIP_PREP)
 
 
 # ------------------------------------------------------------------------------ the question bank
@@ -57,13 +64,13 @@ def test_every_kind_has_a_concrete_good_example_and_a_vague_bad_one():
 
 
 def test_aspects_are_matched_to_question_kinds_by_keywords_with_a_generic_fallback():
-    state = run(start(meeting_type="班子", unit="某局领导班子"), "2025")
+    state = run(start(meeting_type="班子", unit="某局领导班子"), "2025", *SKIP_PREP)
     kinds = {t.name: (t.kind, t.category) for t in state.topics}
     assert kinds["在强化政治忠诚、提高政治能力上带头"] == ("政治", "政治")
     assert kinds["在干事创业、担当作为上带头"] == ("担当", "担当")
     assert kinds["在坚决扛起管党治党责任上带头"] == ("管党治党", "管党治党")  # the frame map's first choice
     assert [t.name for t in state.topics if t.section] == ["上年度整改", "反面典型案例剖析"]
-    old = start(meeting_type="支部", frame_id="2021-zuzhi-sigeduizhao", unit="某支部委员会")
+    old = run(start(meeting_type="支部", frame_id="2021-zuzhi-sigeduizhao", unit="某支部委员会"), *SKIP_PREP)
     generic = next(t for t in old.topics if "革命先辈" in t.name)
     assert generic.kind == "通用"
     assert Q.kind_for("对照革命先辈和先进典型") is Q.generic
@@ -80,6 +87,10 @@ def test_full_flow_meeting_questions_then_every_aspect_then_sections():
     state = run(state, "2025年度", "岚溪县农业农村局")
     assert state.meeting_step == "writer_role"  # asked only for 个人 materials
     state = answer(state, "副局长，分管办公室、财务和项目建设")
+    assert state.meeting_step == "preparation" and "学习研讨4次，谈心谈话15人次，征求意见9条" in last(state).text
+    state = answer(state, FIGURES)
+    assert state.meeting_step == "meeting_date" and "会议定在哪一天" in last(state).text
+    state = answer(state, "2026年1月22日")
     assert (state.meeting_type, state.year, state.frame_id) == ("个人", 2025, "2025-minzhu-wugedaitou")
     assert state.stage == "topics" and current_topic(state).name == FRAME_2025.aspects[0].name
     assert "（1/7）" in last(state).text and "你本人当时负责什么" in last(state).text
@@ -103,6 +114,8 @@ def test_full_flow_meeting_questions_then_every_aspect_then_sections():
 
     facts = to_unit_facts(state)
     assert facts.meeting_type == "个人" and facts.writer.role.startswith("副局长")
+    assert facts.preparation.model_dump() == {"study_sessions": 4, "talks": 15, "opinions": 9}
+    assert facts.meeting_date == dt.date(2026, 1, 22)
     assert [f.id for f in facts.facts] == [f"F{i}" for i in range(1, 8)]
     first = facts.facts[0]
     assert first.aspect == FRAME_2025.aspects[0].name and first.category == "政治"
@@ -197,7 +210,8 @@ def test_stop_before_any_fact_cannot_be_drafted():
 # ------------------------------------------------------------------------------ results and persistence
 
 def test_yaml_export_loads_back_with_load_facts(tmp_path):
-    state = run(start(), "个人", "2024", "河亭县市场监管局", "副局长，分管食品安全")
+    state = run(start(), "个人", "2024", "河亭县市场监管局", "副局长，分管食品安全", "学习研讨5次、谈心谈话21人次",
+                "跳过", "1月21日")
     state = run(state, STUDY, "下一个", "开会时有人说：“作风问题”要改：2025年检查4次", "结束")
     text = to_yaml(state)
     assert text.startswith("# 事实材料：河亭县市场监管局")
@@ -208,6 +222,8 @@ def test_yaml_export_loads_back_with_load_facts(tmp_path):
     loaded = load_facts(path)
     assert loaded == expected and loaded.frame_id == "2024-minzhu-sigedaitou"
     assert loaded.facts[1].text == "开会时有人说：“作风问题”要改：2025年检查4次"
+    assert "preparation:\n  study_sessions: 5\n  talks: 21\n" in text and "opinions" not in text
+    assert "meeting_date: '2025-01-21'" in text and loaded.meeting_date == dt.date(2025, 1, 21)
 
 
 def test_state_round_trips_through_json_and_answer_does_not_mutate():
@@ -296,6 +312,11 @@ def test_empty_and_overlong_replies_are_refused_and_the_question_stays():
         (["班子", "2025", "局"], "unit", "单位名称太短", "岚溪县农业农村局领导班子"),
         (["班子", "2025", "跳过"], "unit", "单位不能跳过", "岚溪县农业农村局领导班子"),
         (["个人", "2025", "某局", "跳过"], "writer_role", "个人材料必须写明撰写人的职务和分工", "副局长"),
+        (["班子", "2025", "某局领导班子", "开了不少会"], "preparation", "没有看出会前准备的数字", "4、15、9"),
+        (["班子", "2025", "某局领导班子", "谈心谈话200000人次"], "preparation", "这个数字太大了", "跳过"),
+        (["班子", "2025", "某局领导班子", "跳过", "下个月"], "meeting_date", "没有看出会议日期", "2026年1月22日"),
+        (["班子", "2025", "某局领导班子", "跳过", "2030年1月5日"], "meeting_date", "和2025年度对不上", "1月22日"),
+        (["班子", "2025", "某局领导班子", "跳过", "2026年2月30日"], "meeting_date", "不是有效的日期", "跳过"),
     ],
 )
 def test_bad_meeting_answers_get_chinese_messages_and_the_question_again(replies, step, message, fix):
@@ -322,5 +343,74 @@ def test_start_checks_the_answers_it_is_given():
     with pytest.raises(InputError, match="找不到年度框架"):
         start(frame_id="no-such-frame")
     state = start(meeting_type="班子", year=2024, unit="河亭县卫健委领导班子")
-    assert state.stage == "topics" and state.frame_id == "2024-minzhu-sigedaitou"
+    assert state.meeting_step == "preparation" and state.frame_id == "2024-minzhu-sigedaitou"
     assert not any(m.text.startswith("这次要写哪一种材料") for m in state.messages)
+    assert run(state, *SKIP_PREP).stage == "topics"
+
+
+# ------------------------------------------------------------------------------ preparation figures and date
+
+@pytest.mark.parametrize(
+    ("reply", "missing", "found", "unclear"),
+    [
+        ("学习研讨4次，谈心谈话15人次，征求意见9条", None, {"study_sessions": 4, "talks": 15, "opinions": 9}, []),
+        ("4、15、9", None, {"study_sessions": 4, "talks": 15, "opinions": 9}, []),
+        ("开展集中学习研讨六次；征求意见建议二十条", None, {"study_sessions": 6, "opinions": 20}, []),
+        ("2025年中心组学习研讨5次，谈话46人次", None, {"study_sessions": 5, "talks": 46}, []),  # 2025年 is no figure
+        ("征求到38条，谈心谈话没统计", None, {"opinions": 38}, ["谈心谈话没统计"]),
+        ("9条", ["opinions"], {"opinions": 9}, []),
+        ("9", ["opinions"], {"opinions": 9}, []),  # a bare number when only one figure is missing
+        ("9", None, {}, ["9"]),  # …but not when it could be any of three
+        ("开了不少会", None, {}, []),
+    ],
+)
+def test_preparation_figures_are_parsed_from_a_free_answer(reply, missing, found, unclear):
+    assert parse_preparation(reply, missing) == (found, unclear)
+
+
+def test_missing_figures_get_a_follow_up_naming_them_and_may_be_skipped():
+    state = run(start(), "班子", "2025", "岚溪县农业农村局领导班子", "学习研讨4次，谈心谈话没统计")
+    assert state.meeting_step == "preparation" and last(state).kind == "question"
+    assert last(state).text == ("记下了：学习研讨4次。“谈心谈话没统计”没有看出是哪一项。还差谈心谈话人次、征求意见条数。"
+                                "请补上，例如“谈心谈话15人次、征求意见9条”；没有统计可以回答“跳过”，"
+                                "起草时材料开头会留下【请补充】标记。")
+    state = answer(state, "征求意见9条")
+    assert state.meeting_step == "preparation" and "还差谈心谈话人次。" in last(state).text
+    state = answer(state, "跳过")
+    assert state.meeting_step == "meeting_date"
+    assert any(m.text == "好的，谈心谈话的数字先空着，起草时材料开头会留下【请补充】标记。" for m in state.messages)
+    state = run(state, "1月22日")  # an annual meeting is held early in the next year
+    assert state.meeting_date == dt.date(2026, 1, 22) and state.stage == "topics"
+    assert state.preparation.model_dump() == {"study_sessions": 4, "talks": None, "opinions": 9}
+    assert preparation_summary(state) == "会前准备：学习研讨4次、谈心谈话（未填）、征求意见9条；会议日期：2026年1月22日"
+    state = run(state, STUDY, "结束")
+    assert "会前准备还缺：谈心谈话人次（材料开头会留下【请补充】标记）。" in last(state).text
+
+
+def test_meeting_date_without_a_year():
+    assert parse_meeting_date("定在1月22日上午", 2025) == dt.date(2026, 1, 22)
+    assert parse_meeting_date("12月28日", 2025) == dt.date(2025, 12, 28)
+    assert parse_meeting_date("3月5日", 2026, special=True) == dt.date(2026, 3, 5)  # a 专题 meeting: that year
+    assert parse_meeting_date("2026-01-20", 2025) == dt.date(2026, 1, 20)
+
+
+def test_gathered_figures_fill_the_drafts_opening():
+    state = run(start(), "班子", "2025", "岚溪县农业农村局领导班子", FIGURES, "2026年1月22日", STUDY, "结束")
+    facts = to_unit_facts(state)
+    opening = write_opening(facts, FRAME_2025).text
+    assert "会前开展学习研讨4次、谈心谈话15人次、征求意见建议9条" in opening
+    assert "请补充" not in opening
+    skipped = write_opening(to_unit_facts(run(banzi_2025(), STUDY, "结束")), FRAME_2025).text
+    assert skipped.count("【请补充") == 3  # skipped: the gaps stay, nothing is made up
+
+
+def test_progress_after_stopping_early_counts_only_the_aspects_reached():
+    state = banzi_2025()
+    assert progress(state) == (0, 7)
+    state = run(state, STUDY, "下一个", VAGUE)
+    assert progress(state) == (1, 7)  # the second aspect is being answered
+    stopped = answer(state, "结束")
+    assert stopped.done and progress(stopped) == (2, 7)  # two aspects asked and answered, not 7/7
+    unanswered = run(banzi_2025(), STUDY, "下一个", "结束")  # stopped at the second question, unanswered
+    assert progress(unanswered) == (1, 7)
+    assert progress(run(start(), "班子", "结束")) == (0, 0)

@@ -82,7 +82,10 @@ def test_whole_material_drafted_from_an_empty_interview_chat(server, page):  # n
     say(page, "2025", "单位全称是什么")
     frame = get_frame("2025-minzhu-wugedaitou")
     n = len(frame.aspects) + len(frame.required_sections)  # the required parts are asked about after the aspects
-    say(page, UNIT, f"（1/{n}）{frame.aspects[0].name}")
+    say(page, UNIT, "会前准备做了多少")
+    say(page, "学习研讨4次，谈心谈话15人次", "还差征求意见条数")  # a figure not given is asked for
+    say(page, "征求意见9条", "会议定在哪一天")
+    say(page, "2026年1月22日", f"（1/{n}）{frame.aspects[0].name}")
     say(page, POLITICS, "还有别的事例吗")
     say(page, "下一个", f"（2/{n}）{frame.aspects[1].name}")
     say(page, VAGUE, "还比较笼统")  # a vague answer gets its one follow-up
@@ -95,6 +98,7 @@ def test_whole_material_drafted_from_an_empty_interview_chat(server, page):  # n
     text = draft_from_chat(page)
     title = text.splitlines()[0]
     assert title.startswith(UNIT) and "2025年度民主生活会" in title
+    assert "会前开展学习研讨4次、谈心谈话15人次、征求意见建议9条" in text  # the opening has the figures told
     for aspect in frame.aspects:  # every aspect of the chosen frame is a heading, answered or not
         assert aspect.heading in text, aspect.heading
     assert "农村人居环境整治" in text and "比要求晚了3个月" in text  # the user's facts, as told
@@ -125,7 +129,9 @@ def test_zhuanti_frame_added_on_the_form_drafts_and_critiques(server, page):  # 
     say(page, "支部", ZT_NAME)  # the new frame is offered in the menu
     say(page, ZT_NAME, "单位全称是什么")
     assert page.locator('[data-testid="stChatMessage"]').filter(has_text=f"按“{ZT_NAME}”的3个方面来问").count() == 1
-    say(page, ZT_UNIT, f"（1/3）{ZT_HEADINGS[0]}")
+    say(page, ZT_UNIT, "会前准备做了多少")
+    say(page, "跳过", "会议定在哪一天")
+    say(page, "跳过", f"（1/3）{ZT_HEADINGS[0]}")
     say(page, ZT_MEETINGS, "还有别的事例吗")
     say(page, "下一个", f"（2/3）{ZT_HEADINGS[1]}")
     say(page, ZT_FARMLAND, "还有别的事例吗")

@@ -15,6 +15,7 @@ from rag.store import DraftStore
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 120
 STUDY = "2025年中心组集中学习计划12次，实际开了8次，其中3次只传达文件没有研讨。来源：中心组学习记录"
+SKIP_PREP = ("跳过", "跳过")  # the preparation figures and the meeting date
 
 
 @pytest.fixture(autouse=True)
@@ -76,7 +77,7 @@ def test_interview_chats_follows_up_and_collects_facts_that_survive_a_refresh():
     assert at.button(key="interview_draft").disabled  # nothing to draft from yet
     assert not at.download_button
 
-    say(at, "班子", "2025", "岚溪县农业农村局领导班子", STUDY, "下一个", "党性修养还需要进一步加强")
+    say(at, "班子", "2025", "岚溪县农业农村局领导班子", *SKIP_PREP, STUDY, "下一个", "党性修养还需要进一步加强")
     shown = chat_texts(at)
     assert any("（1/7）在强化政治忠诚" in t for t in shown)
     assert "还比较笼统" in shown[-1]  # the vague answer got its follow-up
@@ -107,7 +108,7 @@ def test_bad_reply_is_shown_as_an_error_in_the_chat():
 
 def test_edit_facts_in_the_table_and_download_the_yaml():
     at = interview_mode()
-    say(at, "个人", "2025", "岚溪县农业农村局", "副局长，分管项目建设", STUDY, "结束")
+    say(at, "个人", "2025", "岚溪县农业农村局", "副局长，分管项目建设", *SKIP_PREP, STUDY, "结束")
     assert saved_state(at).done
     at.session_state[editor_key(at)] = {
         "edited_rows": {0: {"text": "2025年中心组集中学习只开了8次，我缺席2次"}},
@@ -129,7 +130,7 @@ def test_edit_facts_in_the_table_and_download_the_yaml():
 
 def test_bad_table_edit_is_a_chinese_error_and_keeps_the_facts():
     at = interview_mode()
-    say(at, "班子", "2025", "岚溪县农业农村局领导班子", STUDY)
+    say(at, "班子", "2025", "岚溪县农业农村局领导班子", *SKIP_PREP, STUDY)
     at.session_state[editor_key(at)] = {"edited_rows": {0: {"id": "第一条!"}}, "added_rows": [], "deleted_rows": []}
     next(b for b in at.button if b.label == "保存修改").click().run()
     assert not at.exception
@@ -139,13 +140,19 @@ def test_bad_table_edit_is_a_chinese_error_and_keeps_the_facts():
 
 def test_draft_from_the_interview_facts_uses_the_drafting_flow():
     at = interview_mode()
-    say(at, "班子", "2025", "岚溪县农业农村局领导班子", STUDY, "结束")
+    say(at, "班子", "2025", "岚溪县农业农村局领导班子", "学习研讨4次，谈心谈话15人次", "征求意见9条", "2026年1月22日",
+        STUDY, "结束")
+    assert any("会前准备：学习研讨4次、谈心谈话15人次、征求意见9条；会议日期：2026年1月22日" in c.value for c in at.caption)
     assert not any(b.key == "generate" for b in at.button)  # the interview has its own button
     at.button(key="interview_draft").click().run()
     assert not at.exception and not at.error
     [saved] = DraftStore().list_drafts()
     assert saved.versions == 1 and saved.title.startswith("岚溪县农业农村局领导班子")
-    assert "中心组集中学习" in DraftStore().get_version(saved.id).markdown
+    markdown = DraftStore().get_version(saved.id).markdown
+    assert "中心组集中学习" in markdown
+    assert "会前开展学习研讨4次、谈心谈话15人次、征求意见建议9条" in markdown  # the opening has no gaps
+    facts = load_facts(DraftStore().get_draft(saved.id).facts_json, fmt="json")
+    assert facts.meeting_date.isoformat() == "2026-01-22" and facts.preparation.opinions == 9
     assert any(s.value == "草稿（第1版）" for s in at.subheader)
     assert any(m.label == "批改得分" for m in at.metric)
     linked = DraftStore().interview_for_draft(saved.id)
@@ -161,3 +168,17 @@ def test_restart_begins_a_new_interview():
     assert not at.exception
     assert param(at, "interview") != first
     assert len(chat_texts(at)) == 2  # intro and the first question only
+
+
+def progress_text(at: AppTest) -> str:
+    [bar] = at.get("progress")
+    return bar.proto.text
+
+
+def test_progress_after_stopping_early_tells_how_many_aspects_were_asked():
+    at = interview_mode()
+    say(at, "班子", "2025", "岚溪县农业农村局领导班子", *SKIP_PREP, STUDY, "下一个")
+    assert progress_text(at) == "检视方面 1/7"
+    say(at, "党性修养还需要进一步加强", "结束")  # the 2nd aspect answered (vague, kept), then stop
+    assert saved_state(at).done
+    assert progress_text(at) == "检视方面 2/7（提前结束）"

@@ -185,7 +185,9 @@ def interview_panel(state: iv.InterviewState) -> UnitFacts | None:
     done, total = iv.progress(state)
     head.subheader(f"已采集的事实（{len(state.facts)} 条）")
     if total:
-        head.progress(done / total, text=f"检视方面 {done}/{total}")
+        ended = "（提前结束）" if state.done and done < total else ""
+        head.progress(done / total, text=f"检视方面 {done}/{total}{ended}")
+    head.caption(iv.preparation_summary(state))
     try:
         facts_yaml = iv.to_yaml(state)
     except InputError as exc:
