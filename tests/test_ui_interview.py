@@ -182,3 +182,25 @@ def test_progress_after_stopping_early_tells_how_many_aspects_were_asked():
     say(at, "党性修养还需要进一步加强", "结束")  # the 2nd aspect answered (vague, kept), then stop
     assert saved_state(at).done
     assert progress_text(at) == "检视方面 2/7（提前结束）"
+
+
+def test_a_saved_draft_opens_with_the_interview_it_was_written_from():
+    at = interview_mode()
+    say(at, "班子", "2025", "岚溪县农业农村局领导班子", "4、15、9", "跳过", STUDY, "结束")
+    at.button(key="interview_draft").click().run()
+    [saved] = DraftStore().list_drafts()
+    first, chat = param(at, "interview"), chat_texts(at)
+
+    later = interview_mode()  # another session, busy with a new interview
+    assert param(later, "interview") != first and len(chat_texts(later)) == 2
+    later.button(key="open_saved").click().run()
+    assert not later.exception and not later.error
+    assert param(later, "draft") == str(saved.id) and param(later, "interview") == first
+    assert later.radio(key="facts_source").value == "对话采集事实"
+    assert chat_texts(later) == chat  # the chat it was written from, not the new one
+    assert any(s.value == "草稿（第1版）" for s in later.subheader)
+    assert [t.value for t in later.toast] == ["已打开起草这份草稿时的对话采集记录，可以接着修改事实或重新起草。"]
+
+    plain = draft_page().run()  # from the 示例材料 source: the interview's chat is opened too
+    plain.button(key="open_saved").click().run()
+    assert plain.radio(key="facts_source").value == "对话采集事实" and chat_texts(plain) == chat

@@ -35,6 +35,7 @@ INTERVIEW = "对话采集事实"
 SOURCES = ["示例材料", "上传文件", "填写表单", INTERVIEW]
 FORM_FACTS = "draft_form_facts"
 IV_STATE, IV_ID, IV_EDITS = "interview_state", "interview_id", "interview_edits"
+REOPENED = "interview_reopened"
 
 
 # ------------------------------------------------------------------------------ state
@@ -136,6 +137,16 @@ def interview_state() -> iv.InterviewState:
     return S[IV_STATE]
 
 
+def reopen_interview(draft_id: int) -> bool:
+    """The interview a saved draft was written from (if any) becomes this session's interview."""
+    linked = common.draft_store().interview_for_draft(draft_id)
+    if linked is None:
+        return False
+    S[IV_STATE], S[IV_ID] = iv.state_from_json(linked[1]), linked[0]
+    st.query_params["interview"] = str(linked[0])
+    return True
+
+
 def keep_interview(state: iv.InterviewState, draft_id: int | None = None) -> None:
     """Save the interview's new state (and link it to the draft written from it)."""
     S[IV_STATE] = state
@@ -217,6 +228,9 @@ def draft_from_interview(facts: UnitFacts) -> None:
 def facts_input() -> UnitFacts | None:
     """Facts from the chosen source (with the picked frame, if any), with a short summary; errors are shown,
     never raised."""
+    if S.pop(REOPENED, False):  # a saved draft was opened with its interview: show the chat
+        S["facts_source"] = INTERVIEW
+        st.toast("已打开起草这份草稿时的对话采集记录，可以接着修改事实或重新起草。")
     default = SOURCES.index(INTERVIEW) if st.query_params.get("interview") else 0
     source = st.radio("事实来源", SOURCES, index=default, horizontal=True, key="facts_source")
     facts = frame = None
@@ -250,6 +264,9 @@ def saved_drafts() -> None:
         if st.button("打开", key="open_saved") and chosen:
             with common.user_errors():
                 open_saved(chosen.id)
+                if reopen_interview(chosen.id):
+                    S[REOPENED] = True
+                    st.rerun()  # the chat above was drawn with the previous interview
 
 
 # ------------------------------------------------------------------------------ generation
