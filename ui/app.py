@@ -14,11 +14,23 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 
-def main() -> None:
-    """Configure the page, build the navigation and run the selected page."""
-    import streamlit as st
+GLOBAL_CSS = """<style>
+[data-testid="stFileUploaderDropzone"] button p{font-size:0}
+[data-testid="stFileUploaderDropzone"] button p::after{content:"选择文件";font-size:.875rem}
+[data-testid="stFileUploaderDropzoneInstructions"] span{font-size:0}
+[data-testid="stFileUploaderDropzoneInstructions"] span::after{content:"拖放到这里，或点击“选择文件”";font-size:.8rem}
+</style>"""
+"""Chinese labels for the file uploader's built-in English text."""
 
-    from ui import common
+
+def main() -> None:
+    """Configure the page, build the navigation and run the selected page.
+
+    Only Streamlit is imported before the navigation, so a cold start paints the Chinese navigation at once;
+    the pages import what they need (``ui.common`` pulls in pandas and langchain_core, about a second), and the
+    sidebar status and the model warm-up come after the page, so they do not hold up its first paint.
+    """
+    import streamlit as st
 
     st.set_page_config(page_title="照镜", page_icon="🪞", layout="wide")
     pages = [
@@ -30,13 +42,17 @@ def main() -> None:
         st.Page("views/settings.py", title="设置", icon=":material/settings:"),
     ]
     page = st.navigation(pages)
-    st.html(common.GLOBAL_CSS)
+    st.html(GLOBAL_CSS)
     with st.sidebar:
         st.markdown("### 照镜")
         st.caption("对照检查材料起草与批改助手")
-    common.sidebar_status()
-    common.warm_model_in_background()  # the embedded model reads the shared prompt prefix once
-    page.run()
+    try:
+        page.run()
+    finally:  # also after st.rerun / st.stop / an error in the page: the status is always shown
+        from ui import common
+
+        common.sidebar_status()
+        common.warm_model_in_background()  # the embedded model reads the shared prompt prefix once
 
 
 main()

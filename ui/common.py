@@ -41,12 +41,6 @@ FAKE_SCRIPT_ENV = "ZHAOJING_FAKE_SCRIPT"
 BACKEND_LABELS = {"embedded": "内置离线模型", "openai": "OpenAI 兼容接口", "fake": "测试模型（不调用任何模型）"}
 KIND_LABELS = {"policy": "政策文件", "past_material": "往年材料", "exemplar": "示范材料", "case": "典型案例"}
 LEVEL_BADGES = {"error": ":red-badge[错误]", "warning": ":orange-badge[警告]", "suggestion": ":blue-badge[建议]"}
-GLOBAL_CSS = """<style>
-[data-testid="stFileUploaderDropzone"] button p{font-size:0}
-[data-testid="stFileUploaderDropzone"] button p::after{content:"选择文件";font-size:.875rem}
-[data-testid="stFileUploaderDropzoneInstructions"] span{font-size:0}
-[data-testid="stFileUploaderDropzoneInstructions"] span::after{content:"拖放到这里，或点击“选择文件”";font-size:.8rem}
-</style>"""
 AUTO_FRAME = "自动识别"
 _POOL = ModelPool()
 
