@@ -252,3 +252,31 @@ def dingxing(text: str) -> bool:
     first, _, rest = body.partition("。")
     n = len(hanzi(first))
     return 4 <= n <= 26 and not re.search(r"\d", first) and matches("shortcoming", first) and len(hanzi(rest)) >= 8
+
+
+# ----------------------------------------------------------------------------------------- thought words
+
+NOUN_TAGS = frozenset({"n", "nz", "ng", "nr", "ns", "nt", "nl", "vn", "an", "l", "i"})
+"""jieba part-of-speech tags of the words a reason may only take from the facts or the thought words."""
+
+
+@lru_cache(maxsize=1)
+def thought_words(path: Path = GENRE_DIR / "thought_words.yaml") -> frozenset[str]:
+    """The genre's own words for thought and Party spirit (``knowledge_base/genre/thought_words.yaml``)."""
+    return frozenset(yaml.safe_load(path.read_text(encoding="utf-8"))["words"])
+
+
+def unfounded_terms(text: str, known: str) -> list[str]:
+    """Nouns and set phrases in a reason that are neither in ``known`` (the facts and problems it explains)
+    nor among the genre's thought words: things the writer never said (“老干部”“金额不大”“请示报告”)."""
+    import jieba.posseg as pseg  # loaded on first use: jieba's dictionary takes a second
+
+    words = thought_words()
+    out: list[str] = []
+    for w, tag in pseg.cut(text):
+        if len(w) < 2 or tag not in NOUN_TAGS or w in words or w in known:
+            continue
+        if len(w) >= 4 and all(w[i:i + 2] in known or w[i:i + 2] in words for i in (0, len(w) - 2)):
+            continue  # a compound of known parts (党员身份意识, 财务审核标准)
+        out.append(w)
+    return out

@@ -31,6 +31,9 @@ def test_every_target_rule_derives_its_examples(rule):
     assert rule.examples, f"{rule.id} 缺少示例"
     for ex in rule.examples:
         got = target_from(ex["fact"])
+        if not ex["target"]:  # a counter-example: this rule must not fire (another rule may)
+            assert rule.pattern.search(ex["fact"]) is None, ex
+            continue
         assert got is not None and got[0] == ex["target"], (ex, got)
 
 
@@ -71,3 +74,64 @@ def test_item_checks_shared_with_the_critic():
     assert genre.repeated_across(["由办公室牵头具体落实，2026年3月底前完成。"] * 3) == []  # owners and deadlines may repeat
     assert genre.dingxing("一是学用结合还不够紧密。2025年学习10次，其中6次以传达文件为主。")
     assert not genre.dingxing("一是2025年学习10次，其中6次以传达文件为主。")
+
+
+def test_thought_words_examples_behave():
+    """Each example of knowledge_base/genre/thought_words.yaml finds exactly the words it lists."""
+    import yaml
+
+    data = yaml.safe_load((genre.GENRE_DIR / "thought_words.yaml").read_text(encoding="utf-8"))
+    assert len(data["examples"]) >= 4 and any(e["unfounded"] for e in data["examples"])
+    for e in data["examples"]:
+        assert genre.unfounded_terms(e["text"], e["known"]) == e["unfounded"], e["text"]
+
+
+def test_root_templates_pass_the_reason_checks():
+    """Every root's template, said of a plain topic in each voice, is an acceptable reason (it is the last
+    fallback, so it must never write what the checks reject)."""
+    from rag.draft.bank import roots
+    from rag.draft.causes import reason_problem, template_reason
+    from rag.draft.items import Problem
+
+    p = Problem(id="P1", aspect="a", heading="财务报销审核标准不统一", instance="退回单据86份", fact_ids=[])
+    for r in roots():
+        assert r.template, r.id
+        for voice in ("班子", "个人", "支部"):
+            text = template_reason(r, [p], voice)
+            assert text and "财务报销审核标准" in text, (r.id, voice)
+            assert reason_problem(text, [p], [], voice, known=p.heading + p.instance) is None
+
+
+def test_done_events_make_actions_stale_as_their_examples_say():
+    """measures.yaml → done: an action that would redo what the fact says was done is stale; one that
+    prevents the same fault, or acts on something not yet done, is not."""
+    from rag.draft.measures import stale_action
+
+    examples = bank.measure_data()["done"]["examples"]
+    assert any(e["stale"] for e in examples) and any(not e["stale"] for e in examples)
+    for e in examples:
+        assert bool(stale_action(e["action"], e["fact"])) == e["stale"], e
+
+
+@pytest.mark.parametrize("rule", bank.serious_rules(), ids=lambda r: r.id)
+def test_a_grave_fact_needs_a_dingxing_that_names_it(rule):
+    """headings.yaml → serious: the bad 定性 is rejected for naming something milder, the good one and the
+    fallback pass every check."""
+    from rag.draft.problems import heading_problem
+
+    assert rule.examples, rule.id
+    for e in rule.examples:
+        assert bank.serious_for(e["fact"]) is rule, e["fact"]
+        assert heading_problem(e["bad"], e["fact"], "个人", []) == f"没有点明事实里最要紧的问题（{rule.id}）"
+        voice = "个人" if "我" in e["fact"] else "班子"
+        assert heading_problem(e["good"], e["fact"], voice, []) is None, e["good"]
+        assert heading_problem(rule.fallback.get(voice, rule.fallback[""]), e["fact"], voice, []) is None
+
+
+def test_a_yearly_minimum_below_the_actions_own_rate_is_dropped():
+    """“每季度开展一次研判” with “全年不少于3次” contradicts itself (found by the reviewer)."""
+    from rag.draft.measures import below_action_rate
+
+    assert below_action_rate("每季度开展一次意识形态分析研判", "研究意识形态工作全年不少于3次")
+    assert not below_action_rate("开展意识形态分析研判", "研究意识形态工作全年不少于3次")
+    assert not below_action_rate("每半年开展一次研判", "全年不少于3次")

@@ -21,6 +21,7 @@ from rag.frames import Frame
 from rag.genre import CHOOSE, GAP, PART_TITLES, cn_number, hanzi, matches
 
 GENERIC_HEADING = "定性为通用表述，请结合实际修改"
+GENERIC_REASON = "原因为通用表述，请结合实际修改"
 VERB_LED = re.compile(r"^(?:深入|学习|对照|巩固|围绕|全面|认真|坚持|聚焦|以|按照|结合|紧扣|贯彻)")
 
 
@@ -125,7 +126,8 @@ def cause_items(causes: list[Cause], problems: list[Problem]) -> list[DraftItem]
         else:
             text = f"{clause(c.title)}。{CHOOSE.format(what='这些问题在思想上的根子（可从候选原因中选择，或自己写）')}{link}"
         out.append(DraftItem(id=c.id, text=text, heading=c.title, root=c.root, problem_ids=c.problem_ids,
-                             gap=not c.reason, candidates=list(c.candidates)))
+                             gap=not c.reason, candidates=list(c.candidates),
+                             to_confirm=[GENERIC_REASON] if c.reason_from == "template" else []))
     return out
 
 

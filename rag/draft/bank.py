@@ -53,6 +53,7 @@ class Root:
     description: str
     categories: tuple[str, ...]
     reasons: dict[str, tuple[ReasonExample, ...]]
+    template: str = ""
 
     def examples(self, voice: str) -> tuple[ReasonExample, ...]:
         """The worked reasons for a material type (支部 uses the 班子 ones, said as 支委会)."""
@@ -86,6 +87,31 @@ def heading_examples() -> tuple[tuple[HeadingExample, ...], dict[str, str]]:
     return tuple(HeadingExample(**e) for e in data["examples"]), dict(data.get("fallback") or {})
 
 
+@dataclass(frozen=True)
+class SeriousRule:
+    """A grave kind of fact whose 定性 must name it (headings.yaml → serious)."""
+
+    id: str
+    fact: re.Pattern[str]
+    heading: re.Pattern[str]
+    fallback: dict[str, str]
+    examples: tuple[dict, ...]
+
+
+@lru_cache(maxsize=1)
+def serious_rules() -> tuple[SeriousRule, ...]:
+    """The grave kinds of fact and what their 定性 must name, in file order."""
+    return tuple(SeriousRule(id=e["id"], fact=re.compile(e["fact"]), heading=re.compile(e["heading"]),
+                             fallback={"个人": e.get("fallback_个人", e["fallback"]), "": e["fallback"]},
+                             examples=tuple(e.get("examples") or ()))
+                 for e in _load("headings").get("serious") or [])
+
+
+def serious_for(fact: str) -> SeriousRule | None:
+    """The first grave kind the fact holds (None when it holds none)."""
+    return next((r for r in serious_rules() if r.fact.search(fact)), None)
+
+
 @lru_cache(maxsize=1)
 def action_examples() -> tuple[ActionExample, ...]:
     """Worked measure actions."""
@@ -100,7 +126,8 @@ def roots() -> tuple[Root, ...]:
         reasons = {voice: tuple(ReasonExample(tuple(r["problems"]), r["reason"]) for r in lst)
                    for voice, lst in (e.get("reasons") or {}).items()}
         out.append(Root(id=e["id"], title=e["title"], description=e["description"],
-                        categories=tuple(e.get("categories") or ()), reasons=reasons))
+                        categories=tuple(e.get("categories") or ()), reasons=reasons,
+                        template=e.get("template", "")))
     return tuple(out)
 
 

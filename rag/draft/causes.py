@@ -4,8 +4,11 @@ Problems are filed under a root (the fact category's root in ``knowledge_base/ge
 root whose description is nearest); the problems of one root share one cause. The model writes the reason
 (one small call with two worked reasons of that root in the right voice) and the genre predicates check it:
 it must speak of thought or Party spirit, not repeat the problems, not blame others, not pass a verdict the
-facts can't bear. When no answer passes, the bank's reasons for the root are offered as candidates for the
-user to pick (UI and CLI); the cause is a gap only if the user declines them all.
+facts can't bear, not give a correct view as the fault, and name nothing concrete that neither the facts nor
+the genre's thought words hold (``thought_words.yaml``: “老干部”, “金额不大” invented against the facts).
+When no answer passes, the model adapts the bank's nearest reasons; when that fails too, the root's template
+is said of the problems' topics (marked for the user as a generic sentence) and the bank's nearest reasons
+are offered as alternatives to pick (UI and CLI).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from rag.draft.items import Cause, Problem
 from rag.draft.problems import has_number, voice_ok
 from rag.draft.run import Run
 from rag.draft.text import clauses, contained, head_clause
-from rag.genre import hanzi, matches
+from rag.genre import hanzi, matches, unfounded_terms
 
 MAX_CAUSES = 5
 MAX_NAMED = 2
@@ -61,8 +64,9 @@ def topic(heading: str) -> str:
 
 
 def reason_problem(text: str, problems: list[Problem], shots: list[str], voice: str,
-                   copy_limit: float = 0.7) -> str | None:
-    """Why ``text`` is not an acceptable reason for these problems (None when it is)."""
+                   copy_limit: float = 0.7, known: str | None = None) -> str | None:
+    """Why ``text`` is not an acceptable reason for these problems (None when it is). ``known`` is what the
+    reason may name besides the genre's thought words (the problems' facts); None skips that check."""
     n = len(hanzi(text))
     if not 12 <= n <= 90:
         return "长度不合适"
@@ -74,12 +78,16 @@ def reason_problem(text: str, problems: list[Problem], shots: list[str], voice: 
         return "把问题推给了别人"
     if matches("consequence", text):
         return "写了事实里没有的后果（导致……、影响了……）"
+    if matches("right_view", text):
+        return "把一种正确的认识当成了原因"
     if not matches("self_fault", text):
         return "只有表态，没有说出自身思想上的不足"
     if lexicon_of("excuse").find(text) or lexicon_of("hedge").find(text):
         return "写了客观理由或弱化的词"
     if VERDICT.search(text):
         return "下了没有依据的结论"
+    if known is not None and (new := unfounded_terms(text, known)):
+        return f"写了事实里没有的具体事物（{'、'.join(new[:3])}）"
     told = "。".join(f"{p.heading}。{p.instance}" for p in problems)
     heads = "。".join(p.heading for p in problems)
     if contained(text, told) >= 0.6 or LISTING.search(text) or any(
@@ -146,8 +154,21 @@ def _nearest_kept(moved: list[Problem], groups: dict, votes: dict) -> str:
     return best if score[best] > 0 else max(groups, key=lambda r: len(groups[r]))
 
 
+def known_for(run: Run, r: Root, problems: list[Problem]) -> str:
+    """What a reason for these problems may name: their facts, 定性 and instances, and the root's own words."""
+    facts = [run.fact(fid) for p in problems for fid in p.fact_ids]
+    return "。".join([r.title, r.description] + [f.text for f in facts if f is not None]
+                     + [f"{p.heading}。{p.instance}" for p in problems])
+
+
+def who_of(voice: str) -> str:
+    """The subject a reason is said by: 我 / 支委会 / 班子."""
+    return {"个人": "我", "支部": "支委会"}.get(voice, "班子")
+
+
 def write_cause(run: Run, n: int, root_id: str, problems: list[Problem]) -> Cause:
-    """One cause: the model's reason when it passes the checks, else the bank's candidates."""
+    """One cause: the model's reason when it passes the checks, else the model's adaptation of the bank, else
+    the root's template said of these problems; the bank's fitting reasons stay offered as candidates."""
     r: Root = root(root_id)
     bank = list(r.examples(run.voice))
     shots = [({"root": r.id, "problems": [topic(x) for x in e.problems], "hint": ""}, e.reason)
@@ -156,22 +177,36 @@ def write_cause(run: Run, n: int, root_id: str, problems: list[Problem]) -> Caus
              for e in (bank[1:] + bank[:1])[:run.profile.shots]]
     heads = [topic(p.heading) for p in problems][:MAX_NAMED]
     reasons = [e.reason for e in bank]
-    who = {"个人": "我", "支部": "支委会"}.get(run.voice, "班子")
-    hint = f"不要重复问题，从“{who}认为……”“{who}把……看得……”或“{who}怕……”写起，说清思想上的原因"
+    known = known_for(run, r, problems)
+    who = who_of(run.voice)
+    hint = f"不要重复问题，不写事实里没有的事，从“{who}认为……”“{who}把……看得……”或“{who}怕……”写起，说清思想上的原因"
     answer = slots.ask(run, "reason", shots, {"root": r.id, "problems": heads, "hint": ""},
                        max_tokens=run.profile.reason_tokens,
-                       check=lambda t: reason_problem(t, problems, reasons, run.voice), retry_shots=retry,
-                       retry_inputs={"root": r.id, "problems": heads, "hint": hint}, fix=shorten)
+                       check=lambda t: reason_problem(t, problems, reasons, run.voice, known=known),
+                       retry_shots=retry, retry_inputs={"root": r.id, "problems": heads, "hint": hint}, fix=shorten)
     cause = Cause(id=f"C{n}", root=r.id, title=r.title, problem_ids=[p.id for p in problems])
+    cause.candidates = ranked_candidates(run, bank, heads)  # for the user to pick: never put in unasked
     if answer is None:
-        answer = adapt_reason(run, r, bank, heads, problems, reasons)
+        answer = adapt_reason(run, r, bank, heads, problems, reasons, known)
         cause.reason_from = "retry"
+    if answer is None:
+        answer = template_reason(r, problems, run.voice)
+        cause.reason_from = "template"
     if answer is not None:
         cause.reason = answer
         return cause
     cause.reason_from = "gap"
-    cause.candidates = ranked_candidates(run, bank, heads)
     return cause
+
+
+def template_reason(r: Root, problems: list[Problem], voice: str) -> str | None:
+    """The root's template said of these problems' topics (“班子把落实上级部署当成一般的业务工作来办…”),
+    or None when the root has no template or the sentence fails the checks."""
+    if not r.template:
+        return None
+    topics = list(dict.fromkeys(re.sub(r"^(?:对|在|把)", "", topic(p.heading)) for p in problems))[:MAX_NAMED]
+    text = r.template.format(who=who_of(voice), topic="和".join(t for t in topics if t) or "分管工作")
+    return None if reason_problem(text, problems, [], voice) else text
 
 
 def ranked_candidates(run: Run, bank: list, heads: list[str], k: int = 3) -> list[str]:
@@ -191,7 +226,7 @@ def by_shared_chars(bank: list, heads: list[str]) -> list:
 
 
 def adapt_reason(run: Run, r: Root, bank: list, heads: list[str], problems: list[Problem],
-                 reasons: list[str]) -> str | None:
+                 reasons: list[str], known: str | None = None) -> str | None:
     """The last tries: the model adapts the bank's nearest reasons to these problems, one at a time (the
     two nearest), keeping their way of naming a root while fitting the problems."""
     if not bank:
@@ -200,7 +235,7 @@ def adapt_reason(run: Run, r: Root, bank: list, heads: list[str], problems: list
     shots = [({"reference": bank[-1].reason, "problems": list(bank[0].problems)}, bank[0].reason)] if len(bank) > 1 else []
 
     def check(text: str) -> str | None:  # an adaptation may keep much of the reference, not all of it
-        return reason_problem(text, problems, reasons, run.voice, copy_limit=0.9)
+        return reason_problem(text, problems, reasons, run.voice, copy_limit=0.9, known=known)
 
     for example in ranked[:ADAPT_TRIES]:
         answer = slots.ask(run, "adapt", shots, {"reference": example.reason, "problems": heads},

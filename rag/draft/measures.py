@@ -53,6 +53,8 @@ def action_problem(text: str, fact: str, heading: str, voice: str, taken: list[s
         return "写了时限（时限由系统按会议日期提出）"
     if matches("claimed", text):
         return "写成了已经取得的结果"
+    if matches("advisory", text):
+        return "写成了建议口吻（应……），要写自己要做的事"
     if matches("blame_others", text) or matches("voice_third", text) or not voice_ok(text, voice) \
             or matches("other_actor", text):
         return "主语不是本班子、本支部或本人"
@@ -66,6 +68,25 @@ def action_problem(text: str, fact: str, heading: str, voice: str, taken: list[s
         return "只有表态"
     if any(similarity(text, t) >= 0.6 for t in taken):
         return "与前面的措施重复"
+    if done := stale_action(text, fact):
+        return f"事实里“{done}”这件事已经办了，措施要针对今后怎么防止同类问题"
+    return None
+
+
+def stale_action(action: str, fact: str) -> str | None:
+    """The clause of ``fact`` saying that what ``action`` would do was already done (made late, opened late…),
+    else None: such a measure would only do it again (``measures.yaml`` → done)."""
+    data = measure_data().get("done") or {}
+    if not data or not (grams(action) - COMMON) & grams(fact):
+        return None
+    not_done = re.compile(data["not_done"])
+    for part in re.split(r"[，。；]", fact):
+        if not_done.search(part):
+            continue
+        for event in data["events"]:
+            m = re.search(event, part)
+            if m and re.search(data["stale"].get(m.group("v"), "(?!)"), action):
+                return part.strip()
     return None
 
 
@@ -144,13 +165,31 @@ def deadline_for(run: Run, action: str, target: str, months: int | None, fact: s
     return deadline(meeting, months or data.get("default_months", 3)), False
 
 
-def owner_for(run: Run, category: str) -> str:
-    """The proposed owner: 本人 for a 个人 material, else by the fact's category (to be confirmed)."""
+OFFICE = re.compile(r"办公室|[\u4e00-\u9fff]{2}(?:股|科)(?![室学技研])|[\u4e00-\u9fff]{2,4}服务中心")
+NOT_OFFICE = re.compile(r"[的我管在对由和与及向是了]")
+
+
+def office_in(fact: str) -> str:
+    """The first office or unit the fact names (财务股, 医务科, 办公室, 农机服务中心), else ""."""
+    for m in OFFICE.finditer(fact):
+        name = re.sub(r"^(?:本局|我局|局|县|市|区)", "", m.group(0))
+        if not NOT_OFFICE.search(name[:-1]):
+            return name
+    return ""
+
+
+def owner_for(run: Run, category: str, fact: str = "") -> str:
+    """The proposed owner: 本人 for a 个人 material, else by the fact's category (to be confirmed); for a
+    班子 the office the fact names carries it out instead of “相关科室”."""
     owners = measure_data()["owners"]
     if run.voice == "个人":
         return "本人"
     table = owners.get(run.voice, {})
-    return table.get(category) or table.get("default", "")
+    owner = table.get(category) or table.get("default", "")
+    office = office_in(fact) if run.voice == "班子" else ""
+    if office and "相关科室" in owner:
+        owner = owner.replace("分管班子成员", f"分管{office}的班子成员").replace("相关科室", office)
+    return owner
 
 
 def write_action(run: Run, heading: str, fact: Fact, text: str, taken: list[str]) -> tuple[str, str]:
@@ -193,6 +232,17 @@ def fix_verb(action: str, fact: str) -> str:
     return action
 
 
+PER_YEAR = {"每月": 12, "每季度": 4, "每半年": 2, "每学期": 2}
+
+
+def below_action_rate(action: str, target: str) -> bool:
+    """A yearly minimum (“全年不少于3次”) lower than the rate the action itself sets (“每季度…一次”): the
+    two would contradict each other, so the action's rate stands alone."""
+    m = re.search(r"全年不少于(\d+)", target)
+    rate = max((n for word, n in PER_YEAR.items() if word in action), default=0)
+    return bool(m) and rate > int(m.group(1))
+
+
 def write_measure(run: Run, n: int, problem_ids: list[str], heading: str, fact: Fact, text: str,
                   taken: list[str]) -> Measure:
     """One measure for one problem (or last year's unfinished rectification)."""
@@ -202,9 +252,11 @@ def write_measure(run: Run, n: int, problem_ids: list[str], heading: str, fact: 
         target, months, target_source = derived[0], derived[1], "facts"
     else:  # no stock result clause: a target the facts cannot give is left to the model's action
         target, months, target_source = "", None, "model" if matches("result", action) else "none"
+    if target_source == "facts" and below_action_rate(action, target):
+        target, months, target_source = "", None, "none"
     due, _ = deadline_for(run, action, target if target_source == "facts" else "", months, fact.text)
     return Measure(id=f"M{n}", problem_ids=problem_ids, action=action, action_from=source, target=target,
-                   target_from=target_source, owner=owner_for(run, fact.category), deadline=due)
+                   target_from=target_source, owner=owner_for(run, fact.category, fact.text), deadline=due)
 
 
 def write_measures(run: Run, problems: list[Problem], unfinished: list[Fact]) -> list[Measure]:

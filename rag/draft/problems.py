@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable
 
 from rag.draft import slots
-from rag.draft.bank import Nearest, heading_examples, heading_nearest
+from rag.draft.bank import Nearest, heading_examples, heading_nearest, serious_for
 from rag.draft.facts import Fact
 from rag.draft.items import Plan, Problem
 from rag.draft.run import Run
@@ -48,6 +48,10 @@ def heading_problem(text: str, fact: str, voice: str, taken: list[str]) -> str |
         return "写成了成绩、要求、别人的反映或别人的问题"
     if matches("soft_verdict", text):
         return "用了弱化的说法（有待提高、存在……现象）"
+    if matches("double_negative", text):
+        return "否定叠用（未……还不够），语句不通"
+    if (grave := serious_for(fact)) is not None and not grave.heading.search(text):
+        return f"没有点明事实里最要紧的问题（{grave.id}）"
     if not voice_ok(text, voice):
         return "口吻不对"
     if any(similarity(text, t) >= 0.6 for t in taken):
@@ -110,7 +114,9 @@ def write_heading(run: Run, fact: Fact, nearest: Nearest, taken: list[str]) -> t
     if answer is not None:
         tries = [a for a in run.slots.attempts if a.step == "heading"]
         return answer, "model" if len(tries) < 2 or tries[-2].rejected is None else "retry"
-    bank = fallback.get(fact.category) or fallback.get("其他", "工作落实还不够到位")
+    grave = serious_for(fact.text)
+    bank = grave.fallback.get(run.voice, grave.fallback[""]) if grave is not None else \
+        fallback.get(fact.category) or fallback.get("其他", "工作落实还不够到位")
     if any(similarity(bank, t) >= 0.6 for t in taken):
         bank = f"{bank.rstrip('到位')}，这方面还有差距"
     return bank, "bank"
