@@ -41,7 +41,7 @@ GATE_METRICS = [
     "review.dingxing", "review.causes_left", "review.causes_listing", "review.causes_blame", "review.claimed",
     "review.repeated_clauses", "review.measure_object", "review.numeric_targets", "review.fragments",
     "review.wrong_voice", "review.causes_consequence", "review.causes_no_fault", "review.soft_verdict",
-    "review.other_subject", "review.shared_clauses",
+    "review.other_subject", "review.shared_clauses", "review.causes_unfounded", "review.causes_right_view",
 ]
 
 

@@ -52,6 +52,16 @@ def test_cause_checks():
     assert rc.cause_left("五是政绩观有偏差。【请选择或填写：这些问题在思想上的根子】")
 
 
+def test_cause_unfounded_and_right_view():
+    facts = "我对办公室年轻干部批评多、帮带少；2025年有2名年轻干部提出调岗。"
+    invented = "三是管党治党责任扛得不紧。我认为他们都是经验丰富的老干部，不需要再进行廉政教育。根子都在这里。"
+    assert rc.cause_unfounded(invented, facts) == ["经验丰富", "老干部"]
+    fits = "三是管党治党责任扛得不紧。我对年轻干部的培养认识不到位，重使用、轻帮带，失之于宽松软。根子都在这里。"
+    assert rc.cause_unfounded(fits, facts) == []
+    assert rc.cause_right_view("二是宗旨意识不牢。我认为调研应该深入，不能只停留在表面。根子就在这里。")
+    assert not rc.cause_right_view(fits)
+
+
 def test_measure_checks():
     assert rc.claimed("1.修订考评办法，考评办法已更新，职责问题已解决。")
     assert not rc.claimed("1.修订考评办法，把群众满意度列入考评。")

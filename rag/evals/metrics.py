@@ -72,6 +72,8 @@ METRICS: dict[str, Metric] = {
     "review.causes_blame": Metric("把问题推给别人的原因数", "审核", -1, 0.0, "条"),
     "review.causes_consequence": Metric("写了后果（导致……）的原因数", "审核", -1, 0.0, "条"),
     "review.causes_no_fault": Metric("没有说出自身不足的原因数", "审核", -1, 0.0, "条"),
+    "review.causes_unfounded": Metric("写了事实里没有的具体事物的原因数", "审核", -1, 0.0, "条"),
+    "review.causes_right_view": Metric("把正确认识当原因的原因数", "审核", -1, 0.0, "条"),
     "review.soft_verdict": Metric("定性用弱化说法的问题数", "审核", -1, 0.0, "条"),
     "review.other_subject": Metric("定性主语是别人的问题数", "审核", -1, 0.0, "条"),
     "review.shared_clauses": Metric("在2条以上措施中重复的句子数", "审核", -1, 0.0, "句"),
@@ -376,6 +378,7 @@ def review_metrics(doc: ParsedDraft, text: str, inp: DraftInputs, problems: list
     repeated = rc.repeated_clauses(real_measures)
     fragments = rc.fragments(text)
     voice = rc.wrong_voice(doc, inp.meeting_type)
+    known = "。".join(fact_texts + problems)
     return {
         "review.avoidable_gaps": len(avoidable) if "aspects_filled" in expect else None,
         "review.placement": placed,
@@ -385,6 +388,8 @@ def review_metrics(doc: ParsedDraft, text: str, inp: DraftInputs, problems: list
         "review.causes_blame": sum(rc.cause_blames(c) for c in real_causes),
         "review.causes_consequence": sum(rc.cause_consequence(c) for c in real_causes),
         "review.causes_no_fault": sum(rc.cause_no_fault(c) for c in real_causes),
+        "review.causes_unfounded": sum(bool(rc.cause_unfounded(c, known)) for c in real_causes),
+        "review.causes_right_view": sum(rc.cause_right_view(c) for c in real_causes),
         "review.soft_verdict": sum(rc.soft_verdict(p) for p in real_problems),
         "review.other_subject": sum(rc.other_subject(p) for p in real_problems),
         "review.shared_clauses": len(rc.repeated_clauses(real_measures, times=2)),
@@ -397,6 +402,7 @@ def review_metrics(doc: ParsedDraft, text: str, inp: DraftInputs, problems: list
         "review.wrong_voice": len(voice),
         "_avoidable_gaps": avoidable, "_misplaced": misplaced, "_repeated": repeated, "_fragments": fragments,
         "_wrong_voice": voice,
+        "_unfounded": [w for c in real_causes for w in rc.cause_unfounded(c, known)],
         "_no_dingxing": [p[:30] for p in real_problems if not rc.has_dingxing(p)],
         "_claimed": [m[:40] for m in real_measures if rc.claimed(m)],
     }

@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 from rag.critic.parse import ParsedDraft
-from rag.genre import MARKER, find, hanzi, matches
+from rag.genre import MARKER, find, hanzi, matches, unfounded_terms
 
 ITEM_MARK = re.compile(r"^\s*(?:[一二三四五六七八九十]+是|[（(]?[一二三四五六七八九十\d]{1,2}[)）.．、])\s*")
 LISTING = re.compile(r"(?:[^、。]{2,30}、){1,}[^、。]{2,30}等问题[，,]?\s*(?:说明|反映出?|暴露出?|表明)")
@@ -144,6 +144,17 @@ def cause_no_fault(text: str) -> bool:
     """The cause's reason names no shortcoming of the writer's own (a profession of faith is no analysis)."""
     reason = MARKER.sub("", cause_reason(text))
     return bool(hanzi(reason)) and not matches("self_fault", reason)
+
+
+def cause_unfounded(text: str, known: str) -> list[str]:
+    """Concrete things the cause's reason names that neither the facts nor the genre's thought words hold
+    (“老干部” against facts about young cadres, “金额不大” against 12.4万元…)."""
+    return unfounded_terms(MARKER.sub("", cause_reason(text)), known)
+
+
+def cause_right_view(text: str) -> bool:
+    """The cause gives a correct view as its root (“认为调研应该深入”): it explains nothing."""
+    return matches("right_view", cause_reason(text))
 
 
 # ----------------------------------------------------------------------------------------- measures
