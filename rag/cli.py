@@ -294,18 +294,18 @@ def _pick_causes(result: Draft, mode: str) -> Draft:
     """Offer the bank's candidate reasons for causes the model could not write (see ``--causes``)."""
     import sys
 
-    from rag.draft.revise import choose_cause
+    from rag.draft.revise import choose_cause, waiting_causes
 
-    waiting = [it for it in result.part("causes").items if it.gap and it.candidates] if result.part("causes") else []
+    waiting = waiting_causes(result)
     if not waiting or mode == "keep" or (mode == "ask" and not sys.stdin.isatty()):
         if waiting:
-            console.print(f"有 {len(waiting)} 条原因待选择：草稿中标注了【请选择或填写】，可加 --causes first 取第一条候选，"
-                          "或在界面上选择。")
+            console.print(f"有 {len(waiting)} 条原因待确认：草稿中是通用表述或标注了【请选择或填写】，可加 --causes first "
+                          "取第一条候选，或在界面上选择。")
         return result
     for item in waiting:
         pick: int | str = 1
         if mode == "ask":
-            console.print(f"\n[bold]{item.heading}[/bold]：模型没有写出合格的原因，请选择一条候选（0 保留待选，也可直接输入自己的话）")
+            console.print(f"\n[bold]{item.heading}[/bold]：模型没有写出合格的原因，请选择一条候选（0 保留现有表述，也可直接输入自己的话）")
             for i, cand in enumerate(item.candidates, start=1):
                 console.print(f"  {i}. {cand}")
             raw = typer.prompt("选择", default="1").strip()

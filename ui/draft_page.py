@@ -29,7 +29,7 @@ from rag.draft.pipeline import (
     revise_item,
 )
 from rag.draft.render import to_markdown
-from rag.draft.revise import choose_cause
+from rag.draft.revise import choose_cause, waiting_causes
 from rag.draft.schemas import Draft
 from rag.errors import InputError
 from rag.frames import facts_with_frame
@@ -353,10 +353,11 @@ def revise_one() -> None:
 def pick_causes() -> None:
     """Causes the model could not write: choose one of the bank's candidate reasons, or write your own."""
     draft: Draft = S["draft_obj"]
-    waiting = [it for it in draft.part("causes").items if it.gap and it.candidates] if draft.part("causes") else []
+    waiting = waiting_causes(draft)
     if not waiting:
         return
-    st.info(f"有 {len(waiting)} 条原因需要你来选：模型没有写出合格的原因，下面是可选的说法，也可以自己写。")
+    st.info(f"有 {len(waiting)} 条原因需要你来选：模型没有写出合格的原因，草稿里暂用了通用表述；"
+            "下面是可选的说法，也可以自己写。")
     for item in waiting:
         with st.form(f"pick_{item.id}"):
             st.markdown(f"**{item.heading}**")

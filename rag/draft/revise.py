@@ -131,6 +131,15 @@ def regenerate_part(draft: Draft, kind: str, facts: UnitFacts, model: BaseChatMo
     return new
 
 
+def waiting_causes(draft: Draft) -> list[DraftItem]:
+    """Causes waiting for the user's choice: a gap with candidates, or the root's generic sentence (written
+    when the model gave no acceptable reason) with the bank's nearest reasons as alternatives."""
+    from rag.draft.assemble import GENERIC_REASON
+
+    part = draft.part("causes")
+    return [it for it in part.items if it.candidates and (it.gap or GENERIC_REASON in it.to_confirm)] if part else []
+
+
 def choose_cause(draft: Draft, item_id: str, pick: int | str | None) -> Draft:
     """The draft with a cause's candidate chosen (1-based) or the user's own reason; None/0 keeps the gap."""
     from rag.draft.assemble import cause_items
