@@ -207,6 +207,8 @@ def test_inline_special_frame_keeps_its_name_and_headings_are_not_doubled():
     assert "（一）对照党章党规，查找支部政治功能方面的差距\n" in text and "差距方面" not in text
     assert "对照对照" not in text and "方面方面" not in text
     assert "支部聚焦巡察反馈问题抓整改" in text and "班子" not in text.split("\n\n")[1]
+    # a notice's aspects are clauses (对照…，查找…): the opening quotes them whole, none cut to “党章党规，查找…”
+    assert "重点围绕“对照党章党规，查找支部政治功能”“对照群众期盼，查找服务群众”两个方面" in text
 
 
 def test_a_personal_title_names_the_post():
