@@ -48,6 +48,8 @@ class Aspect(BaseModel):
         """The short form for use inside a sentence (data, else the name without 在…上带头 / 对照 / 方面)."""
         if self.short:
             return self.short
+        if "，" in self.name:  # a notice's clause (对照…，查找…) keeps its verb: only the closing 方面/差距 goes
+            return re.sub(r"(?:方面的差距|方面的问题|方面|的差距)$", "", self.name) or self.name
         label = self.name
         for _ in range(2):
             label = _AROUND.sub("", label)
@@ -312,8 +314,8 @@ def _keywords(no: int, text: str) -> list[str]:
 def _default_keywords(name: str) -> list[str]:
     """Keywords when none are given: the aspect's short form split at punctuation (“在…上带头” removed)."""
     label = Aspect(name=name).label
-    words = [w for w in _KEYWORD_SEP.split(label) if 2 <= len(w) <= 20]
-    return list(dict.fromkeys(words))
+    words = [re.sub(r"^(?:在|对照|从)", "", w) for w in _KEYWORD_SEP.split(label)]
+    return list(dict.fromkeys(w for w in words if 2 <= len(w) <= 20))
 
 
 def _neutral(text: str) -> str:

@@ -59,8 +59,7 @@ def aspects_clause(frame: Frame) -> str:
     labels = [a.label for a in frame.aspects]
     count = "两" if len(labels) == 2 else cn_number(len(labels))
     if any("，" in x for x in labels):  # aspects written as clauses (a notice's “对照…，查找…”): quoted whole
-        names = [re.sub(r"(?:方面的差距|方面的问题|方面|的差距)$", "", a.name) for a in frame.aspects]
-        return f"重点围绕{''.join(f'“{n}”' for n in names)}{count}个方面查摆问题、剖析根源"
+        return f"重点围绕{''.join(f'“{x}”' for x in labels)}{count}个方面查摆问题、剖析根源"
     sep = "，" if any("、" in x for x in labels) else "、"
     return f"重点从{sep.join(labels)}{count}个方面查摆问题、剖析根源"
 
