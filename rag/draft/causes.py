@@ -122,7 +122,7 @@ def votes_for(run: Run, text: str, k: int = 3) -> list[tuple[str, float]]:
         return []
     examples, _ = heading_examples()
     nearest = heading_nearest(run.embedder)
-    vec = run.embedder.embed_query(text)
+    vec = run.vector(text)
     sims = nearest.matrix @ vec
     order = np.argsort(-sims)[:k]
     return [(examples[i].root, float(sims[i])) for i in order if examples[i].root]
@@ -217,7 +217,7 @@ def ranked_candidates(run: Run, bank: list, heads: list[str], k: int = 3) -> lis
     if run.embedder is None:
         return [e.reason for e in by_shared_chars(bank, heads)[:k]]
     nearest = Nearest(run.embedder, ["；".join(e.problems) + "。" + e.reason for e in bank], [""] * len(bank))
-    return [bank[i].reason for i in nearest.pick("；".join(heads), k=k)]
+    return [bank[i].reason for i in nearest.pick("", k=k, vector=run.vector("；".join(heads)))]
 
 
 def by_shared_chars(bank: list, heads: list[str]) -> list:

@@ -198,7 +198,7 @@ def write_action(run: Run, heading: str, fact: Fact, text: str, taken: list[str]
     k = run.profile.shots
     if run.embedder is not None:
         nearest = action_nearest(run.embedder)
-        vec = run.embedder.embed_query(f"{heading}。{text}")
+        vec = run.vector(f"{heading}。{text}")
         first = nearest.pick("", fact.category, k=k, vector=vec)
         second = nearest.pick("", fact.category, k=k, skip=k, vector=vec)
     else:

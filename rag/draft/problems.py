@@ -102,7 +102,7 @@ def write_heading(run: Run, fact: Fact, nearest: Nearest, taken: list[str]) -> t
     """(定性, where it came from: model / retry / bank) for one fact."""
     examples, fallback = heading_examples()
     k = run.profile.shots
-    vector = run.embedder.embed_query(fact.text) if run.embedder is not None else None
+    vector = run.vector(fact.text)
     first = nearest.pick(fact.text, fact.category, k=k, vector=vector) if vector is not None else list(range(k))
     second = nearest.pick(fact.text, fact.category, k=k, skip=k, vector=vector) if vector is not None \
         else list(range(k, 2 * k))

@@ -43,6 +43,7 @@ class Run:
     """When the first draft text was shown (the parts rendered from the facts come before any model call)."""
     _targets: list[str] | None = None
     _known: tuple[str, Any] | None = None
+    _vectors: dict[str, Any] = field(default_factory=dict)
 
     @property
     def small(self) -> bool:
@@ -97,6 +98,15 @@ class Run:
         if self._known is None or self._known[0] != self.known:
             self._known = (self.known, grounding.Known.of(self.known))
         return self._known[1]
+
+    def vector(self, text: str) -> Any:
+        """The embedder's query vector for ``text``, computed once per run (the 定性, the root vote and the
+        measure's examples ask for the same texts); None without an embedder."""
+        if self.embedder is None:
+            return None
+        if text not in self._vectors:
+            self._vectors[text] = self.embedder.embed_query(text)
+        return self._vectors[text]
 
     def fact(self, fact_id: str) -> Fact | None:
         return self.facts.fact(fact_id)
