@@ -135,3 +135,19 @@ def test_a_yearly_minimum_below_the_actions_own_rate_is_dropped():
     assert below_action_rate("每季度开展一次意识形态分析研判", "研究意识形态工作全年不少于3次")
     assert not below_action_rate("开展意识形态分析研判", "研究意识形态工作全年不少于3次")
     assert not below_action_rate("每半年开展一次研判", "全年不少于3次")
+
+
+def test_a_dingxing_may_not_state_a_rectification_the_fact_does_not_tell():
+    """“巡察反馈问题整改还不到位” for a finding with no word on its rectification (round-2 reviewer)."""
+    from rag.draft.problems import heading_problem
+
+    fact = "2023年6月区委第三巡察组反馈：局党组对学校食堂承包经营监管不严。"
+    assert heading_problem("巡察反馈问题整改还不到位", fact, "班子", []) == "说了事实里没有的整改情况"
+    assert heading_problem("对学校食堂的监管还不够严格", fact, "班子", []) is None
+
+
+def test_template_topics_read_in_a_sentence():
+    from rag.draft.causes import template_topic
+
+    assert template_topic("学校党组织学习的组织性和质量不高") == "学校党组织学习"
+    assert template_topic("对分管部门的廉政提醒谈话不够深入") == "分管部门的廉政提醒谈话"

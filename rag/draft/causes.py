@@ -199,13 +199,25 @@ def write_cause(run: Run, n: int, root_id: str, problems: list[Problem]) -> Caus
     return cause
 
 
+QUALITY = re.compile(r"的[^的]*(?:性|质量|水平|效果|效率|力度|能力|成效)")
+
+
+def template_topic(heading: str) -> str:
+    """What the template says the reason is about: the problem's topic without a leading 对/在/把 and
+    without a trailing quality (“学校党组织学习的组织性和质量” → “学校党组织学习”)."""
+    t = re.sub(r"^(?:对|在|把)", "", topic(heading))
+    m = QUALITY.search(t)
+    if m and m.start() >= 2:
+        t = t[:m.start()]
+    return t or "分管工作"
+
+
 def template_reason(r: Root, problems: list[Problem], voice: str) -> str | None:
     """The root's template said of these problems' topics (“班子把落实上级部署当成一般的业务工作来办…”),
     or None when the root has no template or the sentence fails the checks."""
     if not r.template:
         return None
-    topics = list(dict.fromkeys(re.sub(r"^(?:对|在|把)", "", topic(p.heading)) for p in problems))[:MAX_NAMED]
-    text = r.template.format(who=who_of(voice), topic="和".join(t for t in topics if t) or "分管工作")
+    text = r.template.format(who=who_of(voice), topic=template_topic(problems[0].heading) if problems else "分管工作")
     return None if reason_problem(text, problems, [], voice) else text
 
 

@@ -48,6 +48,8 @@ def heading_problem(text: str, fact: str, voice: str, taken: list[str]) -> str |
         return "写成了成绩、要求、别人的反映或别人的问题"
     if matches("soft_verdict", text):
         return "用了弱化的说法（有待提高、存在……现象）"
+    if "整改" in text and "整改" not in fact:
+        return "说了事实里没有的整改情况"
     if matches("double_negative", text):
         return "否定叠用（未……还不够），语句不通"
     if (grave := serious_for(fact)) is not None and not grave.heading.search(text):
