@@ -69,8 +69,11 @@ def action_problem(text: str, fact: str, heading: str, voice: str, taken: list[s
     if any(similarity(text, t) >= 0.6 for t in taken):
         return "与前面的措施重复"
     if done := stale_action(text, fact):
-        return f"事实里“{done}”这件事已经办了，措施要针对今后怎么防止同类问题"
+        return f"{STALE_NOTE}“{done}”这件事已经办了，措施要针对今后怎么防止同类问题"
     return None
+
+
+STALE_NOTE = "事实里"
 
 
 def stale_action(action: str, fact: str) -> str | None:
@@ -216,6 +219,9 @@ def write_action(run: Run, heading: str, fact: Fact, text: str, taken: list[str]
                        retry_inputs={"heading": heading, "fact": text, "hint": ACTION_HINT})
     if answer is not None:
         return fix_verb(answer, fact.text), "model"
+    tries = [a for a in run.slots.attempts if a.step == "action"][-2:]
+    if any((a.rejected or "").startswith(STALE_NOTE) for a in tries):  # the thing was done, late: prevent that
+        return measure_data()["done"]["fallback"], "code"
     if fact.category == "上年度整改":  # what to do is known: finish what last year's plan left
         return "对上年度没有完成的整改事项逐项倒排进度，明确完成时限", "code"
     return GAP.format(what=f"针对“{clause(heading)}”的具体整改办法（改什么、怎么改）"), "gap"
