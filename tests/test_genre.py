@@ -154,3 +154,12 @@ def test_template_topics_read_in_a_sentence():
 
     assert template_topic("学校党组织学习的组织性和质量不高") == "学校党组织学习"
     assert template_topic("对分管部门的廉政提醒谈话不够深入") == "分管部门的廉政提醒谈话"
+
+
+def test_what_the_fact_says_was_not_done_is_the_fallback_action():
+    from rag.draft.measures import omission_action
+
+    assert omission_action("涉及医生服务态度的投诉19件，我分管的医务科没有逐件回访。") == "逐件回访"
+    assert omission_action("公务用车由我分管的办公室管理，我此前没有检查过登记情况。") == "检查登记情况"
+    assert omission_action("3项改进建议没有经过讨论就被搁置。") == ""  # no action in it
+    assert omission_action("2025年退回单据86份。") == ""

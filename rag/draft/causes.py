@@ -78,6 +78,8 @@ def reason_problem(text: str, problems: list[Problem], shots: list[str], voice: 
         return "把问题推给了别人"
     if matches("consequence", text):
         return "写了事实里没有的后果（导致……、影响了……）"
+    if matches("soft_verdict", text):
+        return "用了弱化的说法（有待加强）"
     if matches("right_view", text):
         return "把一种正确的认识当成了原因"
     if not matches("self_fault", text):

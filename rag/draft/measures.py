@@ -224,7 +224,22 @@ def write_action(run: Run, heading: str, fact: Fact, text: str, taken: list[str]
         return measure_data()["done"]["fallback"], "code"
     if fact.category == "上年度整改":  # what to do is known: finish what last year's plan left
         return "对上年度没有完成的整改事项逐项倒排进度，明确完成时限", "code"
+    if omitted := omission_action(fact.text):  # what the fact says was not done is what to do
+        return omitted, "code"
     return GAP.format(what=f"针对“{clause(heading)}”的具体整改办法（改什么、怎么改）"), "gap"
+
+
+OMISSION = re.compile(r"(?:此前|一直|也|都|还)?没有(?P<act>[^，。；“”]{4,30})(?=[，。；]|$)")
+
+
+def omission_action(fact: str) -> str:
+    """The last thing the fact says the writer did not do, as the action (“没有逐件回访” → “逐件回访”), or
+    "" when there is none or it reads as no action (被搁置, 就…, a bare 发现)."""
+    for m in reversed(list(OMISSION.finditer(fact))):
+        act = re.sub(r"^([\u4e00-\u9fff]{1,2})过", r"\1", m.group("act"))  # 检查过登记 → 检查登记
+        if not re.search(r"被|就|得到|发现|进行|[0-9]", act):
+            return act
+    return ""
 
 
 NOT_YET = re.compile(r"(?:没有|未|尚未|还没有|至今没有|一直没有)(?:建立|制定|建成|出台|形成)")
