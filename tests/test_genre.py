@@ -154,6 +154,7 @@ def test_template_topics_read_in_a_sentence():
 
     assert template_topic("学校党组织学习的组织性和质量不高") == "学校党组织学习"
     assert template_topic("对分管部门的廉政提醒谈话不够深入") == "分管部门的廉政提醒谈话"
+    assert template_topic("组织生活抓得不够经常") == "组织生活"
 
 
 def test_what_the_fact_says_was_not_done_is_the_fallback_action():

@@ -208,6 +208,7 @@ def template_topic(heading: str) -> str:
     """What the template says the reason is about: the problem's topic without a leading 对/在/把 and
     without a trailing quality (“学校党组织学习的组织性和质量” → “学校党组织学习”)."""
     t = re.sub(r"^(?:对|在|把)", "", topic(heading))
+    t = re.sub(r"(?:抓|做|落|管|守|扛|执行|推进|落实)?得$", "", t)  # 组织生活抓得（不够经常） → 组织生活
     m = QUALITY.search(t)
     if m and m.start() >= 2:
         t = t[:m.start()]
