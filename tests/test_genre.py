@@ -164,3 +164,16 @@ def test_what_the_fact_says_was_not_done_is_the_fallback_action():
     assert omission_action("公务用车由我分管的办公室管理，我此前没有检查过登记情况。") == "检查登记情况"
     assert omission_action("3项改进建议没有经过讨论就被搁置。") == ""  # no action in it
     assert omission_action("2025年退回单据86份。") == ""
+
+
+def test_a_case_lesson_names_the_offence_right_and_speaks_of_the_writer():
+    """Round-2 reviewer: “收受好处费，违反了中央八项规定精神” misnames bribery; “必须加强监管” is a bystander's."""
+    from rag.draft.assemble import lesson_problem
+
+    case = "邻县某镇原农业服务中心主任在农机购置补贴审核中收受经销商好处费8.6万元"
+    wrong = "这起案件中张某某收受经销商好处费，违反了中央八项规定精神，班子要引以为戒"
+    assert lesson_problem(wrong, [], case, "班子").startswith("把收受财物说成了违反八项规定")
+    bystander = "这起案件发生在补贴审核环节，必须加强对农机购置补贴审核的监管，确保政策执行到位"
+    assert lesson_problem(bystander, [], case, "班子") == "没有联系自身，只是旁观者的评论"
+    own = "对照这一案例，班子对农机服务中心补贴审核把关不严的问题同样存在，必须把审核的口子扎紧"
+    assert lesson_problem(own, [], case, "班子") is None
