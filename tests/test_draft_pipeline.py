@@ -141,7 +141,7 @@ def test_a_cause_that_blames_others_lists_problems_or_invents_falls_back_to_the_
     from rag.draft.assemble import GENERIC_REASON
     from rag.draft.bank import root
 
-    template = root(first.root).template.split("{topic}")[-1][:8]  # the template's own words after the topic
+    template = root(first.root).template.split("{who}")[-1][:8]  # the template's own words
     assert not first.gap and template in first.text and first.to_confirm == [GENERIC_REASON]
     from rag.draft.revise import choose_cause
 

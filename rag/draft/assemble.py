@@ -118,7 +118,7 @@ def cause_items(causes: list[Cause], problems: list[Problem]) -> list[DraftItem]
     heads = {p.id: head_clause(p.heading) for p in problems}
     out = []
     for c in causes:
-        names = [heads[x] for x in c.problem_ids if x in heads][:3]
+        names = [heads[x] for x in c.problem_ids if x in heads]  # every problem it explains (none left unclaimed)
         link = (f"{'、'.join(names)}等问题，根子都在这里。" if len(names) > 1
                 else f"{names[0]}的问题，根子就在这里。" if names else "")
         if c.reason:

@@ -54,6 +54,7 @@ class Root:
     categories: tuple[str, ...]
     reasons: dict[str, tuple[ReasonExample, ...]]
     template: str = ""
+    keywords: re.Pattern[str] | None = None
 
     def examples(self, voice: str) -> tuple[ReasonExample, ...]:
         """The worked reasons for a material type (支部 uses the 班子 ones, said as 支委会)."""
@@ -127,7 +128,8 @@ def roots() -> tuple[Root, ...]:
                    for voice, lst in (e.get("reasons") or {}).items()}
         out.append(Root(id=e["id"], title=e["title"], description=e["description"],
                         categories=tuple(e.get("categories") or ()), reasons=reasons,
-                        template=e.get("template", "")))
+                        template=e.get("template", ""),
+                        keywords=re.compile(e["keywords"]) if e.get("keywords") else None))
     return tuple(out)
 
 

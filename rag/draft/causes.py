@@ -26,7 +26,7 @@ from rag.draft.run import Run
 from rag.draft.text import clauses, contained, head_clause
 from rag.genre import hanzi, matches, unfounded_terms
 
-MAX_CAUSES = 5
+MAX_CAUSES = 6
 MAX_NAMED = 2
 ADAPT_TRIES = 2
 """Problems named to the model per cause (more made the small model list them instead of analysing)."""
@@ -105,13 +105,19 @@ def reason_problem(text: str, problems: list[Problem], shots: list[str], voice: 
     return None
 
 
-def root_for(category: str, votes: list[tuple[str, float]]) -> str:
-    """The root a problem is filed under: the one its fact category names (roots.yaml), else the vote of
-    the nearest worked examples (the nearest counts most); with neither, 党性修养."""
+def root_for(category: str, votes: list[tuple[str, float]], heading: str = "", fact: str = "") -> str:
+    """The root a problem is filed under: the one its fact category names (roots.yaml), else the roots'
+    keywords in the 定性 (2 each) and the fact (1 each) plus the vote of the nearest worked examples (the
+    nearest counts most); with none of these, 党性修养."""
     named = [r.id for r in roots() if category in r.categories]
     if len(named) == 1:
         return named[0]
     score: dict[str, float] = {}
+    for r in roots():
+        if r.keywords is not None and (not named or r.id in named):
+            hits = 2 * len(r.keywords.findall(heading)) + len(r.keywords.findall(fact))
+            if hits:
+                score[r.id] = float(hits)
     for rank, (rid, _) in enumerate(votes):
         if not named or rid in named:
             score[rid] = score.get(rid, 0.0) + 1.0 / (rank + 1)
@@ -137,7 +143,7 @@ def group_by_root(run: Run, problems: list[Problem]) -> list[tuple[str, list[Pro
     for p in problems:
         fact = run.fact(p.fact_ids[0]) if p.fact_ids else None
         votes[p.id] = votes_for(run, f"{p.heading}。{fact.text if fact else p.instance}")
-        p.root = root_for(fact.category if fact else "", votes[p.id])
+        p.root = root_for(fact.category if fact else "", votes[p.id], p.heading, fact.text if fact else p.instance)
         groups.setdefault(p.root, []).append(p)
     while len(groups) > MAX_CAUSES:
         smallest = min(groups, key=lambda r: len(groups[r]))
@@ -201,26 +207,13 @@ def write_cause(run: Run, n: int, root_id: str, problems: list[Problem]) -> Caus
     return cause
 
 
-QUALITY = re.compile(r"的[^的]*(?:性|质量|水平|效果|效率|力度|能力|成效)")
-
-
-def template_topic(heading: str) -> str:
-    """What the template says the reason is about: the problem's topic without a leading 对/在/把 and
-    without a trailing quality (“学校党组织学习的组织性和质量” → “学校党组织学习”)."""
-    t = re.sub(r"^(?:对|在|把)", "", topic(heading))
-    t = re.sub(r"(?:抓|做|落|管|守|扛|执行|推进|落实)?得$", "", t)  # 组织生活抓得（不够经常） → 组织生活
-    m = QUALITY.search(t)
-    if m and m.start() >= 2:
-        t = t[:m.start()]
-    return t or "分管工作"
-
-
 def template_reason(r: Root, problems: list[Problem], voice: str) -> str | None:
-    """The root's template said of these problems' topics (“班子把落实上级部署当成一般的业务工作来办…”),
-    or None when the root has no template or the sentence fails the checks."""
+    """The root's template in the writer's voice (it names no problem: the cause lists them after it, and a
+    template that named them read as the problem given as its own reason), or None when the root has no
+    template or the sentence fails the checks."""
     if not r.template:
         return None
-    text = r.template.format(who=who_of(voice), topic=template_topic(problems[0].heading) if problems else "分管工作")
+    text = r.template.format(who=who_of(voice))
     return None if reason_problem(text, problems, [], voice) else text
 
 

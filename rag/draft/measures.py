@@ -68,12 +68,15 @@ def action_problem(text: str, fact: str, heading: str, voice: str, taken: list[s
         return "只有表态"
     if any(similarity(text, t) >= 0.6 for t in taken):
         return "与前面的措施重复"
+    if TOO_MANY.search(fact) and re.search(r"增加|增多|加密", text):
+        return "方向反了：问题是太多、重复，措施却要增加"
     if done := stale_action(text, fact):
         return f"{STALE_NOTE}“{done}”这件事已经办了，措施要针对今后怎么防止同类问题"
     return None
 
 
 STALE_NOTE = "事实里"
+TOO_MANY = re.compile(r"过多|重复|多达|最多|次数多|频次高|增加了?\d+|增加\d")
 
 
 def stale_action(action: str, fact: str) -> str | None:
