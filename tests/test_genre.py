@@ -179,3 +179,12 @@ def test_a_measure_may_not_add_more_of_what_is_too_much():
     heading = "对企业重复检查的问题重视不够"
     assert action_problem("增加现场检查频次，减少重复检查", fact, heading, "班子", []).startswith("方向反了")
     assert action_problem("对同一企业的现场检查实行联合检查、一次到位，减少重复检查", fact, heading, "班子", []) is None
+
+
+def test_a_reason_may_not_say_no_rule_was_broken_when_the_fact_says_one_was():
+    from rag.draft.causes import reason_problem
+    from rag.draft.items import Problem
+
+    p = Problem(id="P1", aspect="a", heading="教辅材料代购管理不规范", instance="违规收取代办费12.4万元", fact_ids=[])
+    said = "班子认为教辅材料代购管理是小事，觉得只要不违规就行，对纪律规矩的敬畏在日常管理中松了下来"
+    assert reason_problem(said, [p], [], "班子", known=p.heading + p.instance).startswith("同事实相矛盾")

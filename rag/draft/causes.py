@@ -88,6 +88,8 @@ def reason_problem(text: str, problems: list[Problem], shots: list[str], voice: 
         return "写了客观理由或弱化的词"
     if VERDICT.search(text):
         return "下了没有依据的结论"
+    if known is not None and re.search(r"违规|违纪|违反", known) and re.search(r"不违规|没有违规|不会出问题|不算违纪|算不上违纪", text):
+        return "同事实相矛盾（事实里已经违规，原因却说“只要不违规”）"
     if known is not None and (new := unfounded_terms(text, known)):
         return f"写了事实里没有的具体事物（{'、'.join(new[:3])}）"
     told = "。".join(f"{p.heading}。{p.instance}" for p in problems)
