@@ -230,7 +230,7 @@ class UnitFacts(_Model):
 
     def _meta_line(self) -> str:
         """Year, meeting date and preparation figures written the way a draft would cite them."""
-        parts = [f"{self.year}年度"]
+        parts = [f"{self.year}年度", f"{self.year}年"]  # the frame's name cites the year as 2023年
         if self.meeting_date:
             d = self.meeting_date
             parts += [d.isoformat(), f"{d.year}年{d.month}月{d.day}日"]
