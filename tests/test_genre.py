@@ -178,6 +178,7 @@ def test_a_measure_may_not_add_more_of_what_is_too_much():
     fact = "2025年对同一企业的现场检查最多达到11次，比上年增加34%，企业反映重复检查多。"
     heading = "对企业重复检查的问题重视不够"
     assert action_problem("增加现场检查频次，减少重复检查", fact, heading, "班子", []).startswith("方向反了")
+    assert action_problem("减少重复检查，提高检查频次", fact, heading, "班子", []).startswith("方向反了")  # round 4
     assert action_problem("对同一企业的现场检查实行联合检查、一次到位，减少重复检查", fact, heading, "班子", []) is None
 
 

@@ -68,7 +68,7 @@ def action_problem(text: str, fact: str, heading: str, voice: str, taken: list[s
         return "只有表态"
     if any(similarity(text, t) >= 0.6 for t in taken):
         return "与前面的措施重复"
-    if TOO_MANY.search(fact) and re.search(r"增加|增多|加密", text):
+    if TOO_MANY.search(fact) and re.search(r"增加|增多|加密|(?:提高|加大)[^，。；]{0,4}(?:频次|频率|次数|密度)", text):
         return "方向反了：问题是太多、重复，措施却要增加"
     if done := stale_action(text, fact):
         return f"{STALE_NOTE}“{done}”这件事已经办了，措施要针对今后怎么防止同类问题"
