@@ -7,8 +7,8 @@ it must speak of thought or Party spirit, not repeat the problems, not blame oth
 facts can't bear, not give a correct view as the fault, and name nothing concrete that neither the facts nor
 the genre's thought words hold (``thought_words.yaml``: “老干部”, “金额不大” invented against the facts).
 When no answer passes, the model adapts the bank's nearest reasons; when that fails too, the root's template
-is said of the problems' topics (marked for the user as a generic sentence) and the bank's nearest reasons
-are offered as alternatives to pick (UI and CLI).
+(which names no problem: the cause lists them after it) is used, marked for the user as a generic sentence,
+and the bank's nearest reasons are offered as alternatives to pick (UI and CLI).
 """
 
 from __future__ import annotations
@@ -178,7 +178,7 @@ def who_of(voice: str) -> str:
 
 def write_cause(run: Run, n: int, root_id: str, problems: list[Problem]) -> Cause:
     """One cause: the model's reason when it passes the checks, else the model's adaptation of the bank, else
-    the root's template said of these problems; the bank's fitting reasons stay offered as candidates."""
+    the root's template; the bank's nearest reasons stay offered as candidates."""
     r: Root = root(root_id)
     bank = list(r.examples(run.voice))
     shots = [({"root": r.id, "problems": [topic(x) for x in e.problems], "hint": ""}, e.reason)

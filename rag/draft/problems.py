@@ -19,7 +19,7 @@ from rag.draft.bank import Nearest, heading_examples, heading_nearest, serious_f
 from rag.draft.facts import Fact
 from rag.draft.items import Plan, Problem
 from rag.draft.run import Run
-from rag.draft.text import contained, sentence, similarity
+from rag.draft.text import contained, grams, sentence, similarity
 from rag.genre import find, hanzi, matches
 
 NUMBERS = re.compile(r"\d|(?<!第)[一二两三四五六七八九十百千]+(?:次|项|个|人|名|件|条|处|起|轮|场|户|家|天|年)(?![次个件])")
@@ -35,12 +35,7 @@ SOFTENED = re.compile(r"不够(?:及时|经常|严格|充分|深入|到位)")
 def never_object(m: re.Match[str], fact: str) -> set[str]:
     """The bigrams of what the fact says was never done (“全年没有到所在支部讲党课” → 讲党、党课…)."""
     what = re.split(r"[，。；、]", fact[m.end():], maxsplit=1)[0][:12]
-    return grams_of(what) - {"所在", "支部", "全年", "一次", "工作"}
-
-
-def grams_of(text: str) -> set[str]:
-    t = hanzi(text)
-    return {t[i:i + 2] for i in range(len(t) - 1)}
+    return grams(what) - {"所在", "支部", "全年", "一次", "工作"}
 
 
 TEAM_WORDS = {"班子": [("局领导", "班子成员"), ("院领导", "班子成员"), ("校领导", "班子成员"),
@@ -63,7 +58,7 @@ def heading_problem(text: str, fact: str, voice: str, taken: list[str]) -> str |
         return "写成了成绩、要求、别人的反映或别人的问题"
     if matches("soft_verdict", text):
         return "用了弱化的说法（有待提高、存在……现象）"
-    if SOFTENED.search(text) and any(never_object(m, fact) & grams_of(text) for m in NEVER.finditer(fact)):
+    if SOFTENED.search(text) and any(never_object(m, fact) & grams(text) for m in NEVER.finditer(fact)):
         return "把“没有做”说成了“做得不够”"
     if "整改" in text and "整改" not in fact:
         return "说了事实里没有的整改情况"
