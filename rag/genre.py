@@ -280,3 +280,26 @@ def unfounded_terms(text: str, known: str) -> list[str]:
             continue  # a compound of known parts (党员身份意识, 财务审核标准)
         out.append(w)
     return out
+
+
+@lru_cache(maxsize=1)
+def _thought_data(path: Path = GENRE_DIR / "thought_words.yaml") -> dict:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def invented_behaviour(text: str, known: str) -> str | None:
+    """A concrete behaviour the reason tells (推给上级, 会后说说…) with no matching action in ``known``
+    (thought_words.yaml → behaviours), or None."""
+    for b in _thought_data().get("behaviours") or []:
+        m = re.search(b["phrase"], text)
+        if m and not re.search(b["needs"], known):
+            return m.group(0)
+    return None
+
+
+def against_facts(text: str, known: str) -> str | None:
+    """Why the reason contradicts the facts in ``known`` (thought_words.yaml → against_facts), or None."""
+    for rule in _thought_data().get("against_facts") or []:
+        if re.search(rule["fact"], known) and re.search(rule["reason"], text):
+            return rule["message"]
+    return None

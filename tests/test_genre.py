@@ -133,6 +133,34 @@ def test_a_grave_fact_needs_a_dingxing_that_names_it(rule):
         assert heading_problem(rule.fallback.get(voice, rule.fallback[""]), e["fact"], voice, []) is None
 
 
+@pytest.mark.parametrize("bend", bank.distortions(), ids=lambda d: d.id)
+def test_a_dingxing_that_bends_its_fact_is_rejected(bend):
+    """headings.yaml → distortions (round-4 reviewer: 检查频次不够 for +34 %, 数据安全意识不够 for 担心数据安全,
+    教学督导不够严格 where the 督导 found the fault): the bad 定性 gets the entry's message, the good passes."""
+    from rag.draft.problems import heading_problem
+
+    assert bend.examples, bend.id
+    for e in bend.examples:
+        voice = "个人" if "我" in e["fact"] else "班子"
+        assert heading_problem(e["bad"], e["fact"], voice, []) == bend.message, e["bad"]
+        assert heading_problem(e["good"], e["fact"], voice, []) is None, e["good"]
+
+
+def test_grave_kinds_name_a_root_that_exists():
+    """headings.yaml → serious → root: the cause a grave problem is filed under is one of roots.yaml."""
+    ids = {r.id for r in bank.roots()}
+    assert all(r.root in ids for r in bank.serious_rules()), [r.root for r in bank.serious_rules()]
+
+
+def test_never_done_said_as_not_enough_is_rejected_when_the_object_is_before_the_marker():
+    """“计划讲党课2次，实际1次也没有讲” → “讲党课不够及时” softens it (round-4 reviewer)."""
+    from rag.draft.problems import heading_problem
+
+    fact = "2025年党组书记计划为机关第二党支部讲党课3次，实际1次也没有讲。"
+    assert heading_problem("为支部讲党课不够及时", fact, "班子", []) == "把“没有做”说成了“做得不够”"
+    assert heading_problem("到联系支部讲党课的承诺没有兑现", fact, "班子", []) is None
+
+
 def test_a_yearly_minimum_below_the_actions_own_rate_is_dropped():
     """“每季度开展一次研判” with “全年不少于3次” contradicts itself (found by the reviewer)."""
     from rag.draft.measures import below_action_rate
@@ -189,3 +217,44 @@ def test_a_reason_may_not_say_no_rule_was_broken_when_the_fact_says_one_was():
     p = Problem(id="P1", aspect="a", heading="教辅材料代购管理不规范", instance="违规收取代办费12.4万元", fact_ids=[])
     said = "班子认为教辅材料代购管理是小事，觉得只要不违规就行，对纪律规矩的敬畏在日常管理中松了下来"
     assert reason_problem(said, [p], [], "班子", known=p.heading + p.instance).startswith("同事实相矛盾")
+
+
+def test_behaviours_and_contradictions_behave_as_their_examples_say():
+    """thought_words.yaml → behaviours / against_facts (round-4 reviewer: “推给上级”, “会后说说没关系” told of a
+    writer who never did it; “只要不违规” for a fact of 违规)."""
+    import yaml
+
+    data = yaml.safe_load((genre.GENRE_DIR / "thought_words.yaml").read_text(encoding="utf-8"))
+    examples = data["examples_behaviours"]
+    assert any(e["invented"] for e in examples) and any(not e["invented"] for e in examples)
+    for e in examples:
+        assert bool(genre.invented_behaviour(e["text"], e["known"])) == e["invented"], e
+    for rule in data["against_facts"]:
+        assert any(e["against"] for e in rule["examples"]) and any(not e["against"] for e in rule["examples"])
+        for e in rule["examples"]:
+            assert (genre.against_facts(e["text"], e["known"]) == rule["message"]) == e["against"], e
+
+
+def test_a_reason_that_says_the_dingxing_again_is_rejected():
+    """Round-4 reviewer: “班子认为执法部门的反应慢” explaining “执法部门的反应不够及时” is a tautology."""
+    from rag.draft.causes import reason_problem
+    from rag.draft.items import Problem
+
+    p = Problem(id="P1", aspect="a", heading="窗口服务的效率不够高", instance="群众办一件事要跑三趟。", fact_ids=[])
+    bad = "班子认为窗口服务的效率不高是小事，对群众的难处感受不深"
+    good = "班子习惯于从方便工作出发，没有真正站在群众角度想问题，对群众的难处感受不深"
+    assert reason_problem(bad, [p], [], "班子") == "把问题的定性当成了原因（同义反复）"
+    assert reason_problem(good, [p], [], "班子") is None
+
+
+def test_a_dingxing_may_not_be_a_roots_title_and_grave_facts_go_to_their_kinds_root():
+    """Round-4 reviewer: “党性锻炼还不够经常” as a problem's 定性 is the cause's title given as the problem;
+    会后透露会议内容 filed under 政治站位 (its category) was explained by the wrong root."""
+    from rag.draft.causes import root_for
+    from rag.draft.problems import heading_problem
+
+    fact = "支部2025年有3名党员教师全年没有承担学生工作。"
+    assert heading_problem("党性锻炼还不够经常", fact, "支部", []) == "把原因（思想根子）写成了问题的定性"
+    assert heading_problem("党员教师的先锋模范作用发挥不够", fact, "支部", []) is None
+    leak = "党组会研究人员调整方案时我表示同意，会后又向2名所长透露“方案还会变”。"
+    assert root_for("政治", [("政治站位", 0.9)], "遵守组织原则不够严格", leak) == "纪律规矩意识"

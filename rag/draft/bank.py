@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from rag.genre import GENRE_DIR
+from rag.genre import GENRE_DIR, hanzi
 
 
 def _load(name: str, folder: Path = GENRE_DIR) -> Any:
@@ -97,6 +97,7 @@ class SeriousRule:
     heading: re.Pattern[str]
     fallback: dict[str, str]
     examples: tuple[dict, ...]
+    root: str = ""
 
 
 @lru_cache(maxsize=1)
@@ -104,13 +105,53 @@ def serious_rules() -> tuple[SeriousRule, ...]:
     """The grave kinds of fact and what their 定性 must name, in file order."""
     return tuple(SeriousRule(id=e["id"], fact=re.compile(e["fact"]), heading=re.compile(e["heading"]),
                              fallback={"个人": e.get("fallback_个人", e["fallback"]), "": e["fallback"]},
-                             examples=tuple(e.get("examples") or ()))
+                             examples=tuple(e.get("examples") or ()), root=e.get("root", ""))
                  for e in _load("headings").get("serious") or [])
 
 
 def serious_for(fact: str) -> SeriousRule | None:
     """The first grave kind the fact holds (None when it holds none)."""
     return next((r for r in serious_rules() if r.fact.search(fact)), None)
+
+
+@dataclass(frozen=True)
+class Distortion:
+    """A way a 定性 bends its fact (headings.yaml → distortions): the fact matches ``fact`` and the 定性
+    matches ``heading``, where ``{obj}`` stands for any two adjacent characters of the fact's ``obj`` group."""
+
+    id: str
+    fact: re.Pattern[str]
+    heading: str
+    message: str
+    examples: tuple[dict, ...]
+
+    def bends(self, heading: str, fact: str) -> bool:
+        """Whether ``heading`` bends ``fact`` this way."""
+        for m in self.fact.finditer(fact):
+            obj = hanzi(m.groupdict().get("obj") or "")
+            if "{obj}" in self.heading:
+                pairs = {obj[i:i + 2] for i in range(len(obj) - 1)}
+                if not pairs:
+                    continue
+                pattern = self.heading.replace("{obj}", "|".join(map(re.escape, sorted(pairs))))
+            else:
+                pattern = self.heading
+            if re.search(pattern, heading):
+                return True
+        return False
+
+
+@lru_cache(maxsize=1)
+def distortions() -> tuple[Distortion, ...]:
+    """The ways a 定性 bends its fact, in file order."""
+    return tuple(Distortion(id=e["id"], fact=re.compile(e["fact"]), heading=e["heading"], message=e["message"],
+                            examples=tuple(e.get("examples") or ()))
+                 for e in _load("headings").get("distortions") or [])
+
+
+def distortion_in(heading: str, fact: str) -> Distortion | None:
+    """The first way ``heading`` bends ``fact`` (None when it does not)."""
+    return next((d for d in distortions() if d.bends(heading, fact)), None)
 
 
 @lru_cache(maxsize=1)

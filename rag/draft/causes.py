@@ -19,12 +19,12 @@ import numpy as np
 
 from rag.critic.lexicon import lexicon_of
 from rag.draft import slots
-from rag.draft.bank import Nearest, Root, heading_examples, heading_nearest, root, roots
+from rag.draft.bank import Nearest, Root, heading_examples, heading_nearest, root, roots, serious_for
 from rag.draft.items import Cause, Problem
 from rag.draft.problems import has_number, voice_ok
 from rag.draft.run import Run
-from rag.draft.text import clauses, contained, head_clause
-from rag.genre import hanzi, matches, unfounded_terms
+from rag.draft.text import clauses, contained, head_clause, longest_common
+from rag.genre import against_facts, hanzi, invented_behaviour, matches, unfounded_terms
 
 MAX_CAUSES = 6
 MAX_NAMED = 2
@@ -88,8 +88,12 @@ def reason_problem(text: str, problems: list[Problem], shots: list[str], voice: 
         return "写了客观理由或弱化的词"
     if VERDICT.search(text):
         return "下了没有依据的结论"
-    if known is not None and re.search(r"违规|违纪|违反", known) and re.search(r"不违规|没有违规|不会出问题|不算违纪|算不上违纪", text):
-        return "同事实相矛盾（事实里已经违规，原因却说“只要不违规”）"
+    if matches("self_contradiction", text):
+        return "原因前后矛盾"
+    if known is not None and (against := against_facts(text, known)):
+        return against
+    if known is not None and (done := invented_behaviour(text, known)):
+        return f"写了事实里没有的具体做法（{done}）"
     if known is not None and (new := unfounded_terms(text, known)):
         return f"写了事实里没有的具体事物（{'、'.join(new[:3])}）"
     told = "。".join(f"{p.heading}。{p.instance}" for p in problems)
@@ -97,6 +101,8 @@ def reason_problem(text: str, problems: list[Problem], shots: list[str], voice: 
     if contained(text, told) >= 0.6 or LISTING.search(text) or any(
             len(hanzi(c)) >= 5 and contained(c, heads) >= 0.7 for c in clauses(text)):
         return "只是复述或罗列问题"
+    if any(restates(text, p.heading) for p in problems):
+        return "把问题的定性当成了原因（同义反复）"
     if shots and max(contained(text, s) for s in shots) >= copy_limit:
         return "照抄了示例"
     if not voice_ok(text, voice):
@@ -107,10 +113,22 @@ def reason_problem(text: str, problems: list[Problem], shots: list[str], voice: 
     return None
 
 
+def restates(reason: str, heading: str) -> bool:
+    """The reason says the problem's own 定性 again (round-4 reviewer: “班子认为执法部门的反应慢” for
+    “执法部门的反应不够及时”): a run of 6 characters shared with it, or its topic followed by a negation."""
+    if longest_common(reason, heading) >= 6:
+        return True
+    what = topic(heading)
+    return len(hanzi(what)) >= 4 and re.search(re.escape(what) + r"[^，。；]{0,3}[不没未]", reason) is not None
+
+
 def root_for(category: str, votes: list[tuple[str, float]], heading: str = "", fact: str = "") -> str:
     """The root a problem is filed under: the one its fact category names (roots.yaml), else the roots'
     keywords in the 定性 (2 each) and the fact (1 each) plus the vote of the nearest worked examples (the
-    nearest counts most); with none of these, 党性修养."""
+    nearest counts most); with none of these, 党性修养. A grave fact (headings.yaml → serious) goes to its
+    kind's root first (会后透露会议内容 is 组织纪律 whatever category the user gave it)."""
+    if (grave := serious_for(fact)) is not None and grave.root:
+        return grave.root
     named = [r.id for r in roots() if category in r.categories]
     if len(named) == 1:
         return named[0]

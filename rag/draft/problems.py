@@ -15,11 +15,11 @@ import re
 from collections.abc import Callable
 
 from rag.draft import slots
-from rag.draft.bank import Nearest, heading_examples, heading_nearest, serious_for
+from rag.draft.bank import Nearest, distortion_in, heading_examples, heading_nearest, roots, serious_for
 from rag.draft.facts import Fact
 from rag.draft.items import Plan, Problem
 from rag.draft.run import Run
-from rag.draft.text import contained, grams, sentence, similarity
+from rag.draft.text import contained, grams, longest_common, sentence, similarity
 from rag.genre import find, hanzi, matches
 
 NUMBERS = re.compile(r"\d|(?<!第)[一二两三四五六七八九十百千]+(?:次|项|个|人|名|件|条|处|起|轮|场|户|家|天|年)(?![次个件])")
@@ -35,7 +35,9 @@ SOFTENED = re.compile(r"不够(?:及时|经常|严格|充分|深入|到位)")
 def never_object(m: re.Match[str], fact: str) -> set[str]:
     """The bigrams of what the fact says was never done (“全年没有到所在支部讲党课” → 讲党、党课…)."""
     what = re.split(r"[，。；、]", fact[m.end():], maxsplit=1)[0][:12]
-    return grams(what) - {"所在", "支部", "全年", "一次", "工作"}
+    if len(hanzi(what)) < 3:  # “计划讲党课2次，实际1次也没有讲”: the object is in the clause before
+        what = "".join(re.split(r"[，。；、]", fact[:m.start()])[-2:])[-14:] + what
+    return grams(what) - {"所在", "支部", "全年", "一次", "工作", "实际", "计划"}
 
 
 TEAM_WORDS = {"班子": [("局领导", "班子成员"), ("院领导", "班子成员"), ("校领导", "班子成员"),
@@ -66,6 +68,10 @@ def heading_problem(text: str, fact: str, voice: str, taken: list[str]) -> str |
         return "否定叠用（未……还不够），语句不通"
     if (grave := serious_for(fact)) is not None and not grave.heading.search(text):
         return f"没有点明事实里最要紧的问题（{grave.id}）"
+    if any(longest_common(text, r.title) >= 7 for r in roots()):
+        return "把原因（思想根子）写成了问题的定性"
+    if (bent := distortion_in(text, fact)) is not None:
+        return bent.message
     if not voice_ok(text, voice):
         return "口吻不对"
     if any(similarity(text, t) >= 0.6 for t in taken):

@@ -46,3 +46,17 @@ def sentence(text: str) -> str:
 def clauses(text: str) -> list[str]:
     """The clauses of ``text`` (split at ，；。：), stripped, empty ones dropped."""
     return [c.strip() for c in re.split(r"[，,；;。：:！？!?]", text) if c.strip()]
+
+
+def longest_common(a: str, b: str) -> int:
+    """Length of the longest run of Chinese characters the two texts share."""
+    x, y = hanzi(a), hanzi(b)
+    best, prev = 0, [0] * (len(y) + 1)
+    for ch in x:
+        cur = [0] * (len(y) + 1)
+        for j, other in enumerate(y, start=1):
+            if ch == other:
+                cur[j] = prev[j - 1] + 1
+                best = max(best, cur[j])
+        prev = cur
+    return best
