@@ -25,7 +25,7 @@ from rag.llm.testing_server import FakeOpenAIServer
 ANSWERS = {
     "heading": ["送戏下乡排期贴近群众还不够", "对下属公司的监督存在缺位"],
     "reason": ["班子把完成演出场次看得比群众满意更重，安排演出时没有先问群众", "班子认为下属公司自己会管好，对三重一大事项管得松"],
-    "action": ["调整送戏下乡排期，农忙时节不安排演出", "对下属文旅公司三重一大事项开展专项检查", "印发文物安全巡查责任清单，逐项落实"],
+    "action": ["调整送戏下乡排期，农忙时节不安排演出", "下属文旅公司三重一大事项一律经过集体研究再办", "印发文物安全巡查责任清单，逐项落实"],
     "lesson": ["对照这一案例，班子对下属文旅公司工程项目的监督同样存在漏洞，要以案为鉴"],
 }
 CALLS = 8  # mini.yaml: 2 定性, 2 reasons, 3 actions (one for last year's unfinished rectification), 1 case lesson

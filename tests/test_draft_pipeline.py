@@ -29,7 +29,7 @@ EMB = FakeEmbedder()
 # mini.yaml: F1 (征求意见, a complaint, 48场/19场), F2 (巡察反馈), F3 (上年度整改, 12 of 14 done), F4 (典型案例)
 HEADINGS = ["送戏下乡排期贴近群众还不够", "对下属公司的监督存在缺位"]
 REASONS = ["班子把完成演出场次看得比群众满意更重，安排演出时没有先问群众", "班子认为下属公司自己会管好，对三重一大事项管得松"]
-ACTIONS = ["调整送戏下乡排期，农忙时节不安排演出", "对下属文旅公司三重一大事项开展专项检查",
+ACTIONS = ["调整送戏下乡排期，农忙时节不安排演出", "下属文旅公司三重一大事项一律经过集体研究再办",
            "印发文物安全巡查责任清单，逐项落实"]
 LESSON = "对照这一案例，班子对下属文旅公司工程项目的监督同样存在漏洞，要以案为鉴，把工程招标的口子扎紧"
 ANSWERS = [*HEADINGS, *REASONS, *ACTIONS, LESSON]
@@ -261,7 +261,7 @@ def test_regenerate_measures_leaves_the_other_parts_and_the_original(facts):
 
     d = draft(facts)
     before = to_markdown(d)
-    m = FakeChatModel(strict=True).queue("重排送戏下乡计划，避开农忙时节", "制定下属文旅公司重大事项报告办法",
+    m = FakeChatModel(strict=True).queue("重排送戏下乡计划，避开农忙时节", "制定下属文旅公司重大事项集体研究办法",
                                          "印发文物安全巡查责任清单")
     new = regenerate_part(d, "measures", facts, m, instruction="措施写得更具体", embedder=EMB)
     assert to_markdown(d) == before

@@ -258,3 +258,28 @@ def test_a_dingxing_may_not_be_a_roots_title_and_grave_facts_go_to_their_kinds_r
     assert heading_problem("党员教师的先锋模范作用发挥不够", fact, "支部", []) is None
     leak = "党组会研究人员调整方案时我表示同意，会后又向2名所长透露“方案还会变”。"
     assert root_for("政治", [("政治站位", 0.9)], "遵守组织原则不够严格", leak) == "纪律规矩意识"
+
+
+def test_a_measure_that_drops_a_character_of_the_fact_or_a_target_that_cuts_a_word_is_caught():
+    """Round-4 reviewer: “组织关系转后” (转入后) in a measure, “室干部的廉政谈话” (分管科室干部) in a target."""
+    from rag.draft.measures import action_problem, target_from
+    from rag.draft.text import dropped_char
+
+    fact = "2025年支部有3名党员组织关系转入后4个月没有参加组织生活。"
+    assert action_problem("推动党员组织关系转后参加组织生活", fact, "组织生活不够经常", "支部", []) == "漏了字（“关系转后”）"
+    assert action_problem("推动组织关系转入的党员参加组织生活", fact, "组织生活不够经常", "支部", []) is None
+    assert dropped_char("制定下属文旅公司重大事项报告办法", "对下属文旅公司“三重一大”事项监督缺位") is None
+    target, _ = target_from("2025年我同分管科室干部的廉政谈话只有1次。")
+    assert "科室干部" in target and not target.startswith("室")
+
+
+def test_a_measure_must_touch_what_the_fact_says_was_not_done():
+    """Round-4 reviewer: “优化执法大队编制、加强干部培训” for a post left empty 7 months with no candidate put up."""
+    from rag.draft.measures import action_problem, omissions
+
+    fact = "2025年党组研究干部工作2次，办公室主任岗位空缺8个月，一直没有提出人选。"
+    assert omissions(fact) == ["提出人选"]
+    assert action_problem("优化办公室编制，加强干部培训", fact, "干部配备不够及时", "班子", []).startswith("没有针对事实里没做的事")
+    assert action_problem("党组研究提出办公室主任人选，尽快配齐", fact, "干部配备不够及时", "班子", []) is None
+    assert omissions("工程没有经过集体研究。") == ["经过集体研究"]
+    assert omissions("写一段没有任何问题的评语。") == []

@@ -23,7 +23,7 @@ from rag.draft.facts import Fact
 from rag.draft.items import Measure, Problem
 from rag.draft.problems import voice_ok
 from rag.draft.run import Run
-from rag.draft.text import clause, contained, grams, similarity
+from rag.draft.text import clause, contained, dropped_char, grams, similarity, word_start
 from rag.genre import GAP, hanzi, matches
 
 MAX_MEASURES = 12
@@ -60,6 +60,10 @@ def action_problem(text: str, fact: str, heading: str, voice: str, taken: list[s
         return "主语不是本班子、本支部或本人"
     if not object_shared(text, fact, heading):
         return "没有针对问题的具体对象"
+    if misses_omissions(text, fact):
+        return f"没有针对事实里没做的事（{'、'.join(omissions(fact))}）"
+    if cut := dropped_char(text, fact):
+        return f"漏了字（“{cut}”）"
     if len(hanzi(text)) >= 15 and contained(text, fact) >= 0.8:
         return "照抄了事实，没有说怎么改"
     if any(n in FACT_NUMBER.findall(fact) for n in FACT_NUMBER.findall(text)):
@@ -102,7 +106,8 @@ def target_from(fact: str) -> tuple[str, int | None] | None:
         m = rule.pattern.search(fact)
         if not m:
             continue
-        g = {k.rstrip("2"): v for k, v in m.groupdict().items() if v is not None}
+        g = {k.rstrip("2"): (fact[word_start(fact, m.start(k)):m.end(k)] if k.startswith("obj") else v)
+             for k, v in m.groupdict().items() if v is not None}
         values = {"unit": g.get("unit") or "", "obj": re.sub(r"^[年月日]|(?:全年|今年|年度|年内)$", "", g.get("obj") or ""),
                   "mid": re.sub(r"[了过]$", "", g.get("mid") or "")}
         values["what"] = next((v for v in (values["obj"], values["mid"]) if ACTIVITY.search(v)), "")
@@ -235,14 +240,24 @@ def write_action(run: Run, heading: str, fact: Fact, text: str, taken: list[str]
 OMISSION = re.compile(r"(?:此前|一直|也|都|还)?没有(?P<act>[^，。；“”]{4,30})(?=[，。；]|$)")
 
 
+def omissions(fact: str) -> list[str]:
+    """What the fact says the writer did not do, as actions (“没有逐件回访” → “逐件回访”), leaving out what
+    reads as no action (被搁置, 就…, a bare 发现)."""
+    acts = [re.sub(r"^(?!经过)([\u4e00-\u9fff]{1,2})过", r"\1", m.group("act")) for m in OMISSION.finditer(fact)]
+    return [a for a in acts if not re.search(r"被|就|得到|发现|进行|任何|什么|[0-9]", a)]  # 检查过登记 → 检查登记
+
+
 def omission_action(fact: str) -> str:
-    """The last thing the fact says the writer did not do, as the action (“没有逐件回访” → “逐件回访”), or
-    "" when there is none or it reads as no action (被搁置, 就…, a bare 发现)."""
-    for m in reversed(list(OMISSION.finditer(fact))):
-        act = re.sub(r"^([\u4e00-\u9fff]{1,2})过", r"\1", m.group("act"))  # 检查过登记 → 检查登记
-        if not re.search(r"被|就|得到|发现|进行|[0-9]", act):
-            return act
-    return ""
+    """The last thing the fact says the writer did not do, as the action, or "" when there is none."""
+    acts = omissions(fact)
+    return acts[-1] if acts else ""
+
+
+def misses_omissions(action: str, fact: str) -> bool:
+    """The fact says what was not done and the action touches none of it (round-4 reviewer: “优化编制、加强
+    培训” for a post left empty with “没有提出人选”)."""
+    acts = omissions(fact)
+    return bool(acts) and not any((grams(action) - COMMON) & (grams(a) - COMMON) for a in acts)
 
 
 NOT_YET = re.compile(r"(?:没有|未|尚未|还没有|至今没有|一直没有)(?:建立|制定|建成|出台|形成)")

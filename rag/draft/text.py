@@ -60,3 +60,26 @@ def longest_common(a: str, b: str) -> int:
                 best = max(best, cur[j])
         prev = cur
     return best
+
+
+def dropped_char(text: str, source: str) -> str | None:
+    """A run of ``text`` that is a phrase of ``source`` with one inner character left out (“关系转后” for
+    “关系转入后”, round-4 reviewer), or None. Runs that ``source`` holds as they stand are fine."""
+    def runs(x: str, n: int) -> set[str]:  # within a stretch of Chinese characters, never across punctuation
+        return {seg[i:i + n] for seg in re.findall(r"[\u4e00-\u9fff]+", x) for i in range(len(seg) - n + 1)}
+
+    near = {w[:k] + w[k + 1:] for w in runs(source, 5) for k in (1, 2, 3) if w[k] not in "的了和与及之地得在对等"}
+    whole = hanzi(source)
+    return next((r for r in sorted(runs(text, 4)) if r in near and r not in whole), None)
+
+
+def word_start(text: str, start: int) -> int:
+    """``start`` moved back to the beginning of the jieba word it falls in (“科室” cut to “室” → “科室”)."""
+    import jieba  # loaded on first use
+
+    pos = 0
+    for w in jieba.cut(text):
+        if pos <= start < pos + len(w):
+            return pos
+        pos += len(w)
+    return start
