@@ -283,3 +283,18 @@ def test_a_measure_must_touch_what_the_fact_says_was_not_done():
     assert action_problem("党组研究提出办公室主任人选，尽快配齐", fact, "干部配备不够及时", "班子", []) is None
     assert omissions("工程没有经过集体研究。") == ["经过集体研究"]
     assert omissions("写一段没有任何问题的评语。") == []
+
+
+def test_a_stock_reason_is_the_nearest_bank_reason_that_passes_against_the_facts():
+    """After the model and its adaptation fail, a bank reason is placed only when it names nothing and tells
+    no behaviour the facts lack (“等材料上门” needs a fact about waiting or materials)."""
+    from rag.draft.causes import stock_reason
+    from rag.draft.items import Problem
+
+    p = Problem(id="P1", aspect="a", heading="回应群众诉求还不够及时", instance="", fact_ids=[])
+    waiting = "班子习惯于按程序办事、等材料上门，没有真正把群众的急事难事当成自己的事，站在群众角度想问题少了"
+    plain = "班子习惯于从方便工作出发，没有真正站在群众角度想问题，对群众的难处感受不深"
+    known = "群众反映，小区噪声投诉打了12次热线，中心每次都转给街道，一直没有回音。回应群众诉求还不够及时"
+    assert stock_reason([waiting, plain], [p], "班子", known) == plain
+    assert stock_reason([waiting], [p], "班子", known + "。居民要等材料上门审核") == waiting
+    assert stock_reason([waiting], [p], "班子", known) is None

@@ -130,7 +130,7 @@ def cause_items(causes: list[Cause], problems: list[Problem]) -> list[DraftItem]
             text = f"{clause(c.title)}。{CHOOSE.format(what='这些问题在思想上的根子（可从候选原因中选择，或自己写）')}{link}"
         out.append(DraftItem(id=c.id, text=text, heading=c.title, root=c.root, problem_ids=c.problem_ids,
                              gap=not c.reason, candidates=list(c.candidates),
-                             to_confirm=[GENERIC_REASON] if c.reason_from == "template" else []))
+                             to_confirm=[GENERIC_REASON] if c.reason_from in ("template", "stock") else []))
     return out
 
 

@@ -6,9 +6,10 @@ root whose description is nearest); the problems of one root share one cause. Th
 it must speak of thought or Party spirit, not repeat the problems, not blame others, not pass a verdict the
 facts can't bear, not give a correct view as the fault, and name nothing concrete that neither the facts nor
 the genre's thought words hold (``thought_words.yaml``: “老干部”, “金额不大” invented against the facts).
-When no answer passes, the model adapts the bank's nearest reasons; when that fails too, the root's template
-(which names no problem: the cause lists them after it) is used, marked for the user as a generic sentence,
-and the bank's nearest reasons are offered as alternatives to pick (UI and CLI).
+When no answer passes, the model adapts the bank's nearest reasons; when that fails too, the nearest bank
+reason that passes every check against the facts is used as it stands, else the root's template (which names
+no problem: the cause lists them after it); both are marked for the user as stock sentences, and the bank's
+nearest reasons are offered as alternatives to pick (UI and CLI).
 """
 
 from __future__ import annotations
@@ -218,7 +219,10 @@ def write_cause(run: Run, n: int, root_id: str, problems: list[Problem]) -> Caus
         answer = adapt_reason(run, r, bank, heads, problems, reasons, known)
         cause.reason_from = "retry"
     if answer is None:
-        answer = template_reason(r, problems, run.voice)
+        answer = stock_reason(cause.candidates, problems, run.voice, known)
+        cause.reason_from = "stock"
+    if answer is None:
+        answer = template_reason(r, problems, run.voice, known)
         cause.reason_from = "template"
     if answer is not None:
         cause.reason = answer
@@ -227,14 +231,23 @@ def write_cause(run: Run, n: int, root_id: str, problems: list[Problem]) -> Caus
     return cause
 
 
-def template_reason(r: Root, problems: list[Problem], voice: str) -> str | None:
+def stock_reason(candidates: list[str], problems: list[Problem], voice: str, known: str) -> str | None:
+    """The nearest of the bank's own reasons that passes every check against these problems' facts (it
+    names nothing and tells no behaviour the facts lack), as it stands; None when none does."""
+    for text in candidates:
+        if reason_problem(text, problems, [], voice, known=known) is None:
+            return text
+    return None
+
+
+def template_reason(r: Root, problems: list[Problem], voice: str, known: str | None = None) -> str | None:
     """The root's template in the writer's voice (it names no problem: the cause lists them after it, and a
     template that named them read as the problem given as its own reason), or None when the root has no
-    template or the sentence fails the checks."""
+    template or the sentence fails the checks (with ``known``, also those against the facts)."""
     if not r.template:
         return None
     text = r.template.format(who=who_of(voice))
-    return None if reason_problem(text, problems, [], voice) else text
+    return None if reason_problem(text, problems, [], voice, known=known) else text
 
 
 def ranked_candidates(run: Run, bank: list, heads: list[str], k: int = 3) -> list[str]:

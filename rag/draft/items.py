@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-Source = Literal["model", "retry", "bank", "facts", "user", "gap", "code", "template", "none"]
+Source = Literal["model", "retry", "bank", "facts", "user", "gap", "code", "template", "stock", "none"]
 
 
 class Placement(BaseModel):
