@@ -80,6 +80,18 @@ def action_problem(text: str, fact: str, heading: str, voice: str, taken: list[s
 
 
 STALE_NOTE = "事实里"
+
+
+def stale_fallback(fact: str) -> str:
+    """The preventive measure for a fact whose thing was already done, chosen by what was done
+    (``measures.yaml`` → done → fallback: a 处分 already given asks for rules learnt and checks before)."""
+    data = measure_data()["done"]
+    for part in re.split(r"[，。；]", fact):
+        for event in data["events"]:
+            m = re.search(event, part)
+            if m and m.group("v") in data["fallback"]:
+                return data["fallback"][m.group("v")]
+    return data["fallback"]["default"]
 TOO_MANY = re.compile(r"过多|重复|多达|最多|次数多|频次高|增加了?\d+|增加\d")
 
 
@@ -229,7 +241,7 @@ def write_action(run: Run, heading: str, fact: Fact, text: str, taken: list[str]
         return fix_verb(answer, fact.text), "model"
     tries = [a for a in run.slots.attempts if a.step == "action"][-2:]
     if any((a.rejected or "").startswith(STALE_NOTE) for a in tries):  # the thing was done, late: prevent that
-        return measure_data()["done"]["fallback"], "code"
+        return stale_fallback(fact.text), "code"
     if fact.category == "上年度整改":  # what to do is known: finish what last year's plan left
         return "对上年度没有完成的整改事项逐项倒排进度，明确完成时限", "code"
     if omitted := omission_action(fact.text):  # what the fact says was not done is what to do
