@@ -150,6 +150,20 @@ def test_a_dingxing_that_bends_its_fact_is_rejected(bend):
         assert heading_problem(e["good"], e["fact"], voice, []) is None, e["good"]
 
 
+@pytest.mark.parametrize("rule", [r for r in bank.serious_rules() if r.action is not None], ids=lambda r: r.id)
+def test_a_grave_fact_needs_a_measure_that_acts_on_it(rule):
+    """headings.yaml → serious → action (round-4 reviewer: “加强执法大队工作餐管理” for meals taken from
+    firms under inspection; “重点督办” for a progress reported as 基本完成 when it was not)."""
+    from rag.draft.measures import action_problem
+
+    assert rule.action_examples, rule.id
+    for e in rule.action_examples:
+        assert bank.serious_for(e["fact"]) is rule, e["fact"]
+        voice = "个人" if "我" in e["fact"] else "班子"
+        assert action_problem(e["bad"], e["fact"], "x", voice, []).startswith(f"没有针对事实里最要紧的问题（{rule.id}")
+        assert action_problem(e["good"], e["fact"], "x", voice, []) is None, e["good"]
+
+
 def test_grave_kinds_name_a_root_that_exists():
     """headings.yaml → serious → root: the cause a grave problem is filed under is one of roots.yaml."""
     ids = {r.id for r in bank.roots()}

@@ -98,6 +98,8 @@ class SeriousRule:
     fallback: dict[str, str]
     examples: tuple[dict, ...]
     root: str = ""
+    action: re.Pattern[str] | None = None
+    action_examples: tuple[dict, ...] = ()
 
 
 @lru_cache(maxsize=1)
@@ -105,7 +107,9 @@ def serious_rules() -> tuple[SeriousRule, ...]:
     """The grave kinds of fact and what their 定性 must name, in file order."""
     return tuple(SeriousRule(id=e["id"], fact=re.compile(e["fact"]), heading=re.compile(e["heading"]),
                              fallback={"个人": e.get("fallback_个人", e["fallback"]), "": e["fallback"]},
-                             examples=tuple(e.get("examples") or ()), root=e.get("root", ""))
+                             examples=tuple(e.get("examples") or ()), root=e.get("root", ""),
+                             action=re.compile(e["action"]) if e.get("action") else None,
+                             action_examples=tuple(e.get("action_examples") or ()))
                  for e in _load("headings").get("serious") or [])
 
 

@@ -18,7 +18,7 @@ import datetime as dt
 import re
 
 from rag.draft import slots
-from rag.draft.bank import action_examples, action_nearest, measure_data, target_rules
+from rag.draft.bank import action_examples, action_nearest, measure_data, serious_for, target_rules
 from rag.draft.facts import Fact
 from rag.draft.items import Measure, Problem
 from rag.draft.problems import voice_ok
@@ -60,6 +60,8 @@ def action_problem(text: str, fact: str, heading: str, voice: str, taken: list[s
         return "主语不是本班子、本支部或本人"
     if not object_shared(text, fact, heading):
         return "没有针对问题的具体对象"
+    if (grave := serious_for(fact)) is not None and grave.action is not None and not grave.action.search(text):
+        return f"没有针对事实里最要紧的问题（{grave.id}：要写严禁、纠正、如实报送之类的做法）"
     if misses_omissions(text, fact):
         return f"没有针对事实里没做的事（{'、'.join(omissions(fact))}）"
     if cut := dropped_char(text, fact):
