@@ -19,8 +19,6 @@ VARIABLES = {
     "lesson_input": {"case": "某局干部违规收受礼金", "problems": ["廉洁自律的防线守得不够牢"]},
     "retell": {"meeting_type": "班子"},
     "retell_input": {"fact": "群众反映，窗口办事要跑三趟"},
-    "adapt": {"meeting_type": "个人"},
-    "adapt_input": {"reference": "我把理论学习看成完成任务", "problems": ["学用结合不够"]},
     "aspect_choice": {"fact": "2025年缺课2次", "a": "理论学习方面", "b": "党员意识方面"},
     "revise": dict(meeting_type="个人", part_label="存在的问题", text="学习不扎实", facts=FACTS, instruction="再具体一些"),
     "naive": dict(unit="某局", meeting_type="班子", year=2025, frame_name="五个带头", aspects=["甲", "乙"],

@@ -6,9 +6,9 @@ root whose description is nearest); the problems of one root share one cause. Th
 it must speak of thought or Party spirit, not repeat the problems, not blame others, not pass a verdict the
 facts can't bear, not give a correct view as the fault, and name nothing concrete that neither the facts nor
 the genre's thought words hold (``thought_words.yaml``: “老干部”, “金额不大” invented against the facts).
-When no answer passes, the model adapts the bank's nearest reasons; when that fails too, the nearest bank
-reason that passes every check against the facts is used as it stands, else the root's template (which names
-no problem: the cause lists them after it); both are marked for the user as stock sentences, and the bank's
+When no answer passes, the nearest bank reason that passes every check against the facts is used as it
+stands (the model's adaptations of bank reasons passed about 12 times in 100 and read worst: reversed or
+invented), else the root's template (which names no problem: the cause lists them after it); both are marked for the user as stock sentences, and the bank's
 nearest reasons are offered as alternatives to pick (UI and CLI).
 """
 
@@ -29,7 +29,6 @@ from rag.genre import against_facts, hanzi, invented_behaviour, matches, unfound
 
 MAX_CAUSES = 6
 MAX_NAMED = 2
-ADAPT_TRIES = 2
 """Problems named to the model per cause (more made the small model list them instead of analysing)."""
 VERDICT = re.compile(r"总是|从来|一贯|根本不|完全不|丝毫|一切|从不|彻底丧失|毫无")
 LISTING = re.compile(r"等问题|等方面的问题|这些问题说明|上述问题")
@@ -196,8 +195,8 @@ def who_of(voice: str) -> str:
 
 
 def write_cause(run: Run, n: int, root_id: str, problems: list[Problem]) -> Cause:
-    """One cause: the model's reason when it passes the checks, else the model's adaptation of the bank, else
-    the root's template; the bank's nearest reasons stay offered as candidates."""
+    """One cause: the model's reason when it passes the checks, else the nearest bank reason that passes them,
+    else the root's template; the bank's nearest reasons stay offered as candidates."""
     r: Root = root(root_id)
     bank = list(r.examples(run.voice))
     shots = [({"root": r.id, "problems": [topic(x) for x in e.problems], "hint": ""}, e.reason)
@@ -215,9 +214,6 @@ def write_cause(run: Run, n: int, root_id: str, problems: list[Problem]) -> Caus
                        retry_shots=retry, retry_inputs={"root": r.id, "problems": heads, "hint": hint}, fix=shorten)
     cause = Cause(id=f"C{n}", root=r.id, title=r.title, problem_ids=[p.id for p in problems])
     cause.candidates = ranked_candidates(run, bank, heads)  # for the user to pick: never put in unasked
-    if answer is None:
-        answer = adapt_reason(run, r, bank, heads, problems, reasons, known)
-        cause.reason_from = "retry"
     if answer is None:
         answer = stock_reason(cause.candidates, problems, run.voice, known)
         cause.reason_from = "stock"
@@ -264,26 +260,6 @@ def ranked_candidates(run: Run, bank: list, heads: list[str], k: int = 3) -> lis
 def by_shared_chars(bank: list, heads: list[str]) -> list:
     """The worked reasons ordered by the characters their problems share with ``heads`` (most first)."""
     return sorted(bank, key=lambda e: -len(set("".join(e.problems)) & set("".join(heads))))
-
-
-def adapt_reason(run: Run, r: Root, bank: list, heads: list[str], problems: list[Problem],
-                 reasons: list[str], known: str | None = None) -> str | None:
-    """The last tries: the model adapts the bank's nearest reasons to these problems, one at a time (the
-    two nearest), keeping their way of naming a root while fitting the problems."""
-    if not bank:
-        return None
-    ranked = by_shared_chars(bank, heads)
-    shots = [({"reference": bank[-1].reason, "problems": list(bank[0].problems)}, bank[0].reason)] if len(bank) > 1 else []
-
-    def check(text: str) -> str | None:  # an adaptation may keep much of the reference, not all of it
-        return reason_problem(text, problems, reasons, run.voice, copy_limit=0.9, known=known)
-
-    for example in ranked[:ADAPT_TRIES]:
-        answer = slots.ask(run, "adapt", shots, {"reference": example.reason, "problems": heads},
-                           max_tokens=run.profile.reason_tokens, check=check, retries=0, fix=shorten)
-        if answer is not None:
-            return answer
-    return None
 
 
 def write_causes(run: Run, problems: list[Problem]) -> list[Cause]:

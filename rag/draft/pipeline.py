@@ -270,7 +270,7 @@ def _finish(run: Run, draft: Draft, plan: Plan) -> None:
         "gaps": len(draft.gaps),
         "guard_events": len(run.guard_events),
         "answers": {step: {"accepted": log.count(step, True), "rejected": log.count(step, False)}
-                    for step in ("heading", "reason", "adapt", "action", "lesson")},
+                    for step in ("heading", "reason", "action", "lesson")},
         "refused": [{"step": a.step, "answer": a.answer[:80], "why": a.rejected} for a in log.attempts if a.rejected],
         "placement": [p.model_dump() for p in plan.placements],
     })
