@@ -316,3 +316,12 @@ def test_a_stock_reason_is_the_nearest_bank_reason_that_passes_against_the_facts
     assert stock_reason([waiting, plain], [p], "班子", known) == plain
     assert stock_reason([waiting], [p], "班子", known + "。居民要等材料上门审核") == waiting
     assert stock_reason([waiting], [p], "班子", known) is None
+
+
+def test_a_measure_for_too_many_makes_them_fewer():
+    """Round-4 reviewer: “规范月报表报送，确保信息准确” for forms grown from 3 to 7 (4 of them duplicates)."""
+    from rag.draft.measures import action_problem
+
+    fact = "乡镇反映，2025年局里要求报送的统计表从4张增加到9张，其中5张同省平台重复；这项要求由我审定下发。"
+    assert action_problem("规范统计表报送，确保数据准确及时", fact, "x", "个人", []).startswith("没有针对“太多、重复”")
+    assert action_problem("取消同省平台重复的统计表，统计表一律从平台导出", fact, "x", "个人", []) is None

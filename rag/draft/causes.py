@@ -183,9 +183,10 @@ def _nearest_kept(moved: list[Problem], groups: dict, votes: dict) -> str:
 
 
 def known_for(run: Run, r: Root, problems: list[Problem]) -> str:
-    """What a reason for these problems may name: their facts, 定性 and instances, and the root's own words."""
+    """What a reason for these problems may name: their facts, 定性 and instances, and the root's title (not its
+    description, which lists concrete matters such as 请示报告 that a stock reason then took as known)."""
     facts = [run.fact(fid) for p in problems for fid in p.fact_ids]
-    return "。".join([r.title, r.description] + [f.text for f in facts if f is not None]
+    return "。".join([r.title] + [f.text for f in facts if f is not None]
                      + [f"{p.heading}。{p.instance}" for p in problems])
 
 
