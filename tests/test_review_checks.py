@@ -94,3 +94,18 @@ def test_placement_gaps_and_voice_on_a_whole_draft():
     assert rc.placement(doc, facts, {"F1": ["强化政治忠诚"]}) == (0.0, ["F1"])
     assert rc.wrong_voice(doc, "班子") == []
     assert rc.wrong_voice(parse(GOOD.replace("班子认为", "我认为")), "班子") == ["我"]
+
+
+def test_bent_dingxing_and_causes_against_the_facts():
+    """The round-4 reviewer's faults as eval metrics: a 定性 that turns too many into not enough or names the
+    finder, a grave fact named mildly; a cause that contradicts itself or the facts or invents a behaviour."""
+    bent = "一是专项检查频次还不够。2025年局里对同一所学校的专项检查最多达到9次，全年督查次数比上年增加40%。"
+    finder = "二是教研室听课抽查不够严格。2025年区教研室听课抽查发现，学校党员教师有3人课堂教学敷衍。"
+    mild = "三是会议沟通不够充分。党组会研究人员调整方案时我表示同意，会后又向2名所长透露“方案还会变”。"
+    fair = "四是督查检查统筹不够，基层迎检负担重。2025年局里对同一所学校的专项检查最多达到9次。"
+    assert [rc.dingxing_bent(t) for t in (bent, finder, mild, fair)] == ["太多写成不够", "发现方成了主语", "组织原则", None]
+    known = "2025年审计发现单位违规发放加班补贴8.6万元。2024年建成调解工作室4个，之后我没有再跟进。"
+    assert rc.cause_against_facts("一是纪律意识不强。班子觉得只要不违规就行，对财经纪律的敬畏松了。", known)
+    assert rc.cause_against_facts("二是担当不够。我遇到协调不下来的事就往上交、往后拖，担当精神弱化了。", known)
+    assert rc.cause_against_facts("三是学用脱节。班子认为理论学习是硬任务、业务工作是软任务，工作一忙就先让学习让路。", known)
+    assert not rc.cause_against_facts("四是纪律意识不强。班子把发放补贴看成小事，对财经纪律的敬畏在细节上松了。", known)

@@ -74,6 +74,8 @@ METRICS: dict[str, Metric] = {
     "review.causes_no_fault": Metric("没有说出自身不足的原因数", "审核", -1, 0.0, "条"),
     "review.causes_unfounded": Metric("写了事实里没有的具体事物的原因数", "审核", -1, 0.0, "条"),
     "review.causes_right_view": Metric("把正确认识当原因的原因数", "审核", -1, 0.0, "条"),
+    "review.causes_against_facts": Metric("自相矛盾、同事实矛盾或编造做法的原因数", "审核", -1, 0.0, "条"),
+    "review.dingxing_bent": Metric("定性把事实说歪（方向反、换主体、降格）的问题数", "审核", -1, 0.0, "条"),
     "review.soft_verdict": Metric("定性用弱化说法的问题数", "审核", -1, 0.0, "条"),
     "review.other_subject": Metric("定性主语是别人的问题数", "审核", -1, 0.0, "条"),
     "review.shared_clauses": Metric("在2条以上措施中重复的句子数", "审核", -1, 0.0, "句"),
@@ -390,6 +392,8 @@ def review_metrics(doc: ParsedDraft, text: str, inp: DraftInputs, problems: list
         "review.causes_no_fault": sum(rc.cause_no_fault(c) for c in real_causes),
         "review.causes_unfounded": sum(bool(rc.cause_unfounded(c, known)) for c in real_causes),
         "review.causes_right_view": sum(rc.cause_right_view(c) for c in real_causes),
+        "review.causes_against_facts": sum(bool(rc.cause_against_facts(c, known)) for c in real_causes),
+        "review.dingxing_bent": sum(bool(rc.dingxing_bent(p)) for p in real_problems),
         "review.soft_verdict": sum(rc.soft_verdict(p) for p in real_problems),
         "review.other_subject": sum(rc.other_subject(p) for p in real_problems),
         "review.shared_clauses": len(rc.repeated_clauses(real_measures, times=2)),
@@ -404,5 +408,8 @@ def review_metrics(doc: ParsedDraft, text: str, inp: DraftInputs, problems: list
         "_wrong_voice": voice,
         "_unfounded": [w for c in real_causes for w in rc.cause_unfounded(c, known)],
         "_no_dingxing": [p[:30] for p in real_problems if not rc.has_dingxing(p)],
+        "_dingxing_bent": [f"{rc.dingxing_bent(p)}：{p[:30]}" for p in real_problems if rc.dingxing_bent(p)],
+        "_causes_against_facts": [f"{rc.cause_against_facts(c, known)}：{c[:30]}" for c in real_causes
+                                  if rc.cause_against_facts(c, known)],
         "_claimed": [m[:40] for m in real_measures if rc.claimed(m)],
     }

@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 from rag.critic.parse import ParsedDraft
-from rag.genre import MARKER, find, hanzi, matches, unfounded_terms
+from rag.genre import MARKER, against_facts, find, hanzi, invented_behaviour, matches, unfounded_terms
 
 ITEM_MARK = re.compile(r"^\s*(?:[一二三四五六七八九十]+是|[（(]?[一二三四五六七八九十\d]{1,2}[)）.．、])\s*")
 LISTING = re.compile(r"(?:[^、。]{2,30}、){1,}[^、。]{2,30}等问题[，,]?\s*(?:说明|反映出?|暴露出?|表明)")
@@ -61,6 +61,20 @@ def soft_verdict(text: str) -> bool:
 def other_subject(text: str) -> bool:
     """The problem's 定性 has someone else as its subject (学校党组织书记的…, 业务股室的…)."""
     return matches("other_subject", body(text).partition("。")[0])
+
+
+def dingxing_bent(text: str) -> str | None:
+    """How the problem's 定性 bends its own instance (headings.yaml → distortions: 太多写成不够, the finder
+    as subject…; or a grave fact given a milder name, → serious), or None. The round-4 reviewer's faults 1–3."""
+    from rag.draft.bank import distortion_in, serious_for  # the genre data the drafter writes by
+
+    first, _, rest = body(text).partition("。")
+    if not hanzi(rest):
+        return None
+    if (bent := distortion_in(first, rest)) is not None:
+        return bent.id
+    grave = serious_for(rest)
+    return grave.id if grave is not None and not grave.heading.search(first) else None
 
 
 def avoidable_gaps(doc: ParsedDraft, aspects_filled: Sequence[str]) -> list[str]:
@@ -150,6 +164,15 @@ def cause_unfounded(text: str, known: str) -> list[str]:
     """Concrete things the cause's reason names that neither the facts nor the genre's thought words hold
     (“老干部” against facts about young cadres, “金额不大” against 12.4万元…)."""
     return unfounded_terms(MARKER.sub("", cause_reason(text)), known)
+
+
+def cause_against_facts(text: str, known: str) -> str | None:
+    """The cause contradicts itself or the facts, or tells a behaviour the facts lack (round-4 reviewer:
+    “理论学习是硬任务…让学习让路”, “只要不违规” for a 违规 fact, “推给上级” nobody did), or None."""
+    reason = MARKER.sub("", cause_reason(text))
+    if matches("self_contradiction", reason):
+        return "前后矛盾"
+    return against_facts(reason, known) or invented_behaviour(reason, known)
 
 
 def cause_right_view(text: str) -> bool:
