@@ -162,6 +162,15 @@ def test_a_grave_fact_needs_a_measure_that_acts_on_it(rule):
         voice = "个人" if "我" in e["fact"] else "班子"
         assert action_problem(e["bad"], e["fact"], "x", voice, []).startswith(f"没有针对事实里最要紧的问题（{rule.id}")
         assert action_problem(e["good"], e["fact"], "x", voice, []) is None, e["good"]
+        assert rule.action_fallback and action_problem(rule.action_fallback, e["fact"], "x", voice, []) in (
+            None, "没有针对问题的具体对象"), rule.action_fallback  # the fallback is generic to the kind
+
+
+def test_an_omitted_manner_becomes_a_rule_not_a_fragment():
+    from rag.draft.measures import as_rule
+
+    assert as_rule("经过镇长办公会研究") == "今后同类事项一律经过镇长办公会研究"
+    assert as_rule("提出人选") == "提出人选"
 
 
 def test_grave_kinds_name_a_root_that_exists():
@@ -325,3 +334,14 @@ def test_a_measure_for_too_many_makes_them_fewer():
     fact = "乡镇反映，2025年局里要求报送的统计表从4张增加到9张，其中5张同省平台重复；这项要求由我审定下发。"
     assert action_problem("规范统计表报送，确保数据准确及时", fact, "x", "个人", []).startswith("没有针对“太多、重复”")
     assert action_problem("取消同省平台重复的统计表，统计表一律从平台导出", fact, "x", "个人", []) is None
+
+
+def test_bank_reasons_hold_no_number_or_quote_the_guard_would_mark():
+    """A stock reason is placed as it stands, so the guard must find nothing in it but what the facts may
+    hold (the gate's draft showed “学和用之间隔着【待核实】” from “隔着一层”)."""
+    from rag.critic.grounding import unsupported
+
+    for r in bank.roots():
+        for voice in ("班子", "个人", "支部"):
+            for e in r.examples(voice):
+                assert not [c for c in unsupported(e.reason, r.title) if c.kind != "body"], (voice, e.reason)

@@ -100,6 +100,7 @@ class SeriousRule:
     root: str = ""
     action: re.Pattern[str] | None = None
     action_examples: tuple[dict, ...] = ()
+    action_fallback: str = ""
 
 
 @lru_cache(maxsize=1)
@@ -109,7 +110,8 @@ def serious_rules() -> tuple[SeriousRule, ...]:
                              fallback={"个人": e.get("fallback_个人", e["fallback"]), "": e["fallback"]},
                              examples=tuple(e.get("examples") or ()), root=e.get("root", ""),
                              action=re.compile(e["action"]) if e.get("action") else None,
-                             action_examples=tuple(e.get("action_examples") or ()))
+                             action_examples=tuple(e.get("action_examples") or ()),
+                             action_fallback=e.get("action_fallback", ""))
                  for e in _load("headings").get("serious") or [])
 
 

@@ -18,6 +18,7 @@ import re
 
 import numpy as np
 
+from rag.critic.grounding import unsupported
 from rag.critic.lexicon import lexicon_of
 from rag.draft import slots
 from rag.draft.bank import Nearest, Root, heading_examples, heading_nearest, root, roots, serious_for
@@ -230,9 +231,10 @@ def write_cause(run: Run, n: int, root_id: str, problems: list[Problem]) -> Caus
 
 def stock_reason(candidates: list[str], problems: list[Problem], voice: str, known: str) -> str | None:
     """The nearest of the bank's own reasons that passes every check against these problems' facts (it
-    names nothing and tells no behaviour the facts lack), as it stands; None when none does."""
+    names nothing and tells no behaviour the facts lack, and the guard finds nothing in it: “宣传部” in a
+    reason about 意识形态 is a body the facts may not hold), as it stands; None when none does."""
     for text in candidates:
-        if reason_problem(text, problems, [], voice, known=known) is None:
+        if reason_problem(text, problems, [], voice, known=known) is None and not unsupported(text, known):
             return text
     return None
 

@@ -251,8 +251,10 @@ def write_action(run: Run, heading: str, fact: Fact, text: str, taken: list[str]
         return stale_fallback(fact.text), "code"
     if fact.category == "上年度整改":  # what to do is known: finish what last year's plan left
         return "对上年度没有完成的整改事项逐项倒排进度，明确完成时限", "code"
+    if (grave := serious_for(fact.text)) is not None and grave.action_fallback:  # what such a fault needs
+        return grave.action_fallback, "code"
     if omitted := omission_action(fact.text):  # what the fact says was not done is what to do
-        return omitted, "code"
+        return as_rule(omitted), "code"
     return GAP.format(what=f"针对“{clause(heading)}”的具体整改办法（改什么、怎么改）"), "gap"
 
 
@@ -270,6 +272,12 @@ def omission_action(fact: str) -> str:
     """The last thing the fact says the writer did not do, as the action, or "" when there is none."""
     acts = omissions(fact)
     return acts[-1] if acts else ""
+
+
+def as_rule(act: str) -> str:
+    """An omitted manner (“经过镇长办公会研究”) said as a rule for the future, not left as a fragment (the
+    gate's draft had “3.经过镇长办公会研究。”); an omitted action stands as it is."""
+    return f"今后同类事项一律{act}" if re.match(r"经过?|按照?|报经|向", act) else act
 
 
 def misses_omissions(action: str, fact: str) -> bool:
