@@ -164,12 +164,14 @@ def test_a_grave_fact_needs_a_measure_that_acts_on_it(rule):
         assert action_problem(e["good"], e["fact"], "x", voice, []) is None, e["good"]
         assert rule.action_fallback and action_problem(rule.action_fallback, e["fact"], "x", voice, []) in (
             None, "没有针对问题的具体对象"), rule.action_fallback  # the fallback is generic to the kind
+        assert genre.matches("result", rule.action_fallback), rule.action_fallback  # with a checkable result
 
 
 def test_an_omitted_manner_becomes_a_rule_not_a_fragment():
     from rag.draft.measures import as_rule
 
-    assert as_rule("经过镇长办公会研究") == "今后同类事项一律经过镇长办公会研究"
+    assert as_rule("经过镇长办公会研究") == "今后同类事项一律经过镇长办公会研究，并记入会议纪要"
+    assert genre.matches("result", as_rule("经过镇长办公会研究"))
     assert as_rule("提出人选") == "提出人选"
 
 
@@ -296,6 +298,7 @@ def test_a_measure_that_drops_a_character_of_the_fact_or_a_target_that_cuts_a_wo
     assert action_problem("推动党员组织关系转后参加组织生活", fact, "组织生活不够经常", "支部", []) == "漏了字（“关系转后”）"
     assert action_problem("推动组织关系转入的党员参加组织生活", fact, "组织生活不够经常", "支部", []) is None
     assert dropped_char("制定下属文旅公司重大事项报告办法", "对下属文旅公司“三重一大”事项监督缺位") is None
+    assert dropped_char("完善发展党员工作制度", "支部近3年没有发展新党员") is None  # a fair shortening
     target, _ = target_from("2025年我同分管科室干部的廉政谈话只有1次。")
     assert "科室干部" in target and not target.startswith("室")
 

@@ -277,7 +277,7 @@ def omission_action(fact: str) -> str:
 def as_rule(act: str) -> str:
     """An omitted manner (“经过镇长办公会研究”) said as a rule for the future, not left as a fragment (the
     gate's draft had “3.经过镇长办公会研究。”); an omitted action stands as it is."""
-    return f"今后同类事项一律{act}" if re.match(r"经过?|按照?|报经|向", act) else act
+    return f"今后同类事项一律{act}，并记入会议纪要" if re.match(r"经过?|按照?|报经|向", act) else act
 
 
 def misses_omissions(action: str, fact: str) -> bool:

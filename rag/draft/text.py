@@ -62,13 +62,18 @@ def longest_common(a: str, b: str) -> int:
     return best
 
 
+COMPLEMENTS = "入出进回到上下起开来去"
+"""The characters whose loss breaks a phrase (转入后 → 转后); dropping others is often a fair shortening
+(发展新党员 → 发展党员, 跨科室的问题 → 跨科室问题)."""
+
+
 def dropped_char(text: str, source: str) -> str | None:
-    """A run of ``text`` that is a phrase of ``source`` with one inner character left out (“关系转后” for
-    “关系转入后”, round-4 reviewer), or None. Runs that ``source`` holds as they stand are fine."""
+    """A run of ``text`` that is a phrase of ``source`` with one inner directional complement left out
+    (“关系转后” for “关系转入后”, round-4 reviewer), or None. Runs that ``source`` holds are fine."""
     def runs(x: str, n: int) -> set[str]:  # within a stretch of Chinese characters, never across punctuation
         return {seg[i:i + n] for seg in re.findall(r"[\u4e00-\u9fff]+", x) for i in range(len(seg) - n + 1)}
 
-    near = {w[:k] + w[k + 1:] for w in runs(source, 5) for k in (1, 2, 3) if w[k] not in "的了和与及之地得在对等"}
+    near = {w[:k] + w[k + 1:] for w in runs(source, 5) for k in (1, 2, 3) if w[k] in COMPLEMENTS}
     whole = hanzi(source)
     return next((r for r in sorted(runs(text, 4)) if r in near and r not in whole), None)
 
