@@ -34,4 +34,6 @@ demo rag/draft/problems.py 's/^def heading_problem(text: str, fact: str, voice: 
 echo "=== 5b drafting: no fact-derived targets (target_from returns None)"
 demo rag/draft/measures.py 's/^def target_from(fact: str) -> tuple\[str, int | None\] | None:$/&\n    return None  # GATE DEMO/' \
   1500 tests/test_eval_gate.py -k "drafting"
+echo "=== 5c drafting: the reason checks switched off (every reason the model writes is taken)"
+demo rag/draft/causes.py 's/^    n = len(hanzi(text))$/\n    return None  # GATE DEMO\n&/' 1500 tests/test_eval_gate.py -k "drafting"
 git status --short rag/
