@@ -195,14 +195,13 @@ def lesson_problem(text: str, related: list[Problem], case: str, voice: str) -> 
         return "写了新的事实或口吻不对"
     if contained(text, case) >= 0.7:
         return "只是复述案例"
-    if BRIBERY.search(case) and "八项规定" in text:
+    if matches("bribery", case) and "八项规定" in text:
         return "把收受财物说成了违反八项规定（这是违反廉洁纪律、涉嫌受贿）"
     if not re.search(r"我|班子|支部|支委会|本单位|我们", text):
         return "没有联系自身，只是旁观者的评论"
     return None
 
 
-BRIBERY = re.compile(r"收受|好处费|回扣|受贿|索贿|谋利|谋取利益")
 
 
 def linked_lesson(run: Run, facts: list[Fact], problems: list[Problem]) -> str | None:
