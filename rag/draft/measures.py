@@ -262,7 +262,12 @@ def omissions(fact: str) -> list[str]:
     """What the fact says the writer did not do, as actions (“没有逐件回访” → “逐件回访”), leaving out what
     reads as no action (被搁置, 就…, a bare 发现)."""
     acts = [re.sub(r"^(?!经过)([\u4e00-\u9fff]{1,2})过", r"\1", m.group("act")) for m in OMISSION.finditer(fact)]
-    return [a for a in acts if not re.search(r"被|就|得到|发现|进行|任何|什么|[0-9]", a)]  # 检查过登记 → 检查登记
+    return [a for a in acts if not re.search(r"被|就|得到|发现|进行|任何|什么|[0-9]", a)
+            and not MANNER.fullmatch(a)]  # 检查过登记 → 检查登记
+
+
+MANNER = re.compile(r"一?[\u4e00-\u9fff]{0,2}到底|一以贯之|真正[\u4e00-\u9fff]{0,4}|认真[\u4e00-\u9fff]{0,4}")
+"""Omitted manners, not actions (“没有一抓到底”): no measure of their own, and none to be touched."""
 
 
 def omission_action(fact: str) -> str:
