@@ -213,7 +213,8 @@ def write_cause(run: Run, n: int, root_id: str, problems: list[Problem]) -> Caus
     answer = slots.ask(run, "reason", shots, {"root": r.id, "problems": heads, "hint": ""},
                        max_tokens=run.profile.reason_tokens,
                        check=lambda t: reason_problem(t, problems, reasons, run.voice, known=known),
-                       retry_shots=retry, retry_inputs={"root": r.id, "problems": heads, "hint": hint}, fix=shorten)
+                       retry_shots=retry, retry_inputs={"root": r.id, "problems": heads, "hint": hint}, fix=shorten,
+                       retries=run.profile.reason_retries)
     cause = Cause(id=f"C{n}", root=r.id, title=r.title, problem_ids=[p.id for p in problems])
     cause.candidates = ranked_candidates(run, bank, heads)  # for the user to pick: never put in unasked
     if answer is None:
