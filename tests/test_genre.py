@@ -314,6 +314,7 @@ def test_a_measure_must_touch_what_the_fact_says_was_not_done():
     assert omissions("工程没有经过集体研究。") == ["经过集体研究"]
     assert omissions("写一段没有任何问题的评语。") == []
     assert omissions("床位调配的矛盾由我协调，我没有一抓到底。") == []  # a manner, not an action (round 5 try)
+    assert omissions("2名民警打牌的事，支部没有人找他们谈话。") == []  # “nobody”: the blind review's “3.人找他们谈话。”
 
 
 def test_a_stock_reason_is_the_nearest_bank_reason_that_passes_against_the_facts():

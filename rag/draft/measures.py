@@ -263,7 +263,7 @@ def omissions(fact: str) -> list[str]:
     reads as no action (被搁置, 就…, a bare 发现)."""
     acts = [re.sub(r"^(?!经过)([\u4e00-\u9fff]{1,2})过", r"\1", m.group("act")) for m in OMISSION.finditer(fact)]
     return [a for a in acts if not re.search(r"被|就|得到|发现|进行|任何|什么|[0-9]", a)
-            and not MANNER.fullmatch(a)]  # 检查过登记 → 检查登记
+            and not MANNER.fullmatch(a) and not a.startswith("人")]  # 没有人找他们谈话: nobody, not an act  # 检查过登记 → 检查登记
 
 
 MANNER = re.compile(r"一?[\u4e00-\u9fff]{0,2}到底|一以贯之|真正[\u4e00-\u9fff]{0,4}|认真[\u4e00-\u9fff]{0,4}")
