@@ -42,6 +42,7 @@ GATE_METRICS = [
     "review.repeated_clauses", "review.measure_object", "review.numeric_targets", "review.fragments",
     "review.wrong_voice", "review.causes_consequence", "review.causes_no_fault", "review.soft_verdict",
     "review.other_subject", "review.shared_clauses", "review.causes_unfounded", "review.causes_right_view",
+    "review.causes_against_facts", "review.dingxing_bent",
 ]
 
 
