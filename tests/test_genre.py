@@ -350,3 +350,15 @@ def test_bank_reasons_hold_no_number_or_quote_the_guard_would_mark():
         for voice in ("班子", "个人", "支部"):
             for e in r.examples(voice):
                 assert not [c for c in unsupported(e.reason, r.title) if c.kind != "body"], (voice, e.reason)
+
+
+def test_a_measure_that_repeats_the_remedy_that_fell_short_is_caught():
+    """Round-5 reviewers: “及时提醒” where the fact says 只作了口头提醒; measures.yaml → tried examples."""
+    from rag.draft.measures import action_problem, repeats_tried
+
+    examples = bank.measure_data()["tried"]["examples"]
+    assert any(e["repeats"] for e in examples) and any(not e["repeats"] for e in examples)
+    for e in examples:
+        assert bool(repeats_tried(e["action"], e["fact"])) == e["repeats"], e
+    e = next(e for e in examples if e["repeats"])
+    assert action_problem(e["action"], e["fact"], "x", "支部", []).startswith("重复了事实里已经证明不够的做法")

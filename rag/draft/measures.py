@@ -62,6 +62,8 @@ def action_problem(text: str, fact: str, heading: str, voice: str, taken: list[s
         return "没有针对问题的具体对象"
     if (grave := serious_for(fact)) is not None and grave.action is not None and not grave.action.search(text):
         return f"没有针对事实里最要紧的问题（{grave.id}：要写严禁、纠正、如实报送之类的做法）"
+    if tried := repeats_tried(text, fact):
+        return f"重复了事实里已经证明不够的做法（只{tried}），要加码或换办法"
     if misses_omissions(text, fact):
         return f"没有针对事实里没做的事（{'、'.join(omissions(fact))}）"
     if cut := dropped_char(text, fact):
@@ -274,6 +276,19 @@ def omission_action(fact: str) -> str:
     """The last thing the fact says the writer did not do, as the action, or "" when there is none."""
     acts = omissions(fact)
     return acts[-1] if acts else ""
+
+
+def repeats_tried(action: str, fact: str) -> str | None:
+    """The remedy the fact says was all that was done (“只作了口头提醒”) when the action does it again without
+    adding anything (``measures.yaml`` → tried), else None."""
+    data = measure_data().get("tried")
+    if not data or re.search(data["escalate"], action):
+        return None
+    for m in re.finditer(data["fact"], fact):
+        obj = m.group("obj")
+        if (grams(obj) - COMMON) & (grams(action) - COMMON):
+            return obj
+    return None
 
 
 def as_rule(act: str) -> str:
