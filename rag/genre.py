@@ -261,9 +261,15 @@ NOUN_TAGS = frozenset({"n", "nz", "ng", "nr", "ns", "nt", "nl", "vn", "an", "l",
 
 
 @lru_cache(maxsize=1)
+def _thought_data(path: Path = GENRE_DIR / "thought_words.yaml") -> dict:
+    """``knowledge_base/genre/thought_words.yaml``: the words, the behaviours, the contradictions."""
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=1)
 def thought_words(path: Path = GENRE_DIR / "thought_words.yaml") -> frozenset[str]:
     """The genre's own words for thought and Party spirit (``knowledge_base/genre/thought_words.yaml``)."""
-    return frozenset(yaml.safe_load(path.read_text(encoding="utf-8"))["words"])
+    return frozenset(_thought_data(path)["words"])
 
 
 def unfounded_terms(text: str, known: str) -> list[str]:
@@ -280,11 +286,6 @@ def unfounded_terms(text: str, known: str) -> list[str]:
             continue  # a compound of known parts (党员身份意识, 财务审核标准)
         out.append(w)
     return out
-
-
-@lru_cache(maxsize=1)
-def _thought_data(path: Path = GENRE_DIR / "thought_words.yaml") -> dict:
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
 
 
 def invented_behaviour(text: str, known: str) -> str | None:

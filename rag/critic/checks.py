@@ -712,15 +712,10 @@ def check_judge(rule: Rule, ctx: Context) -> list[Finding]:
 # --------------------------------------------------------------------------- genre vocabulary (shared with the drafter)
 
 def dingxing_bent(item: str) -> bool:
-    """The problem's 定性 bends its own instance (the drafter's genre data, headings.yaml → distortions and
-    serious): 太多写成不够, the finder made the subject, a grave fact given a milder name."""
-    from rag.draft.bank import distortion_in, serious_for  # shared genre data, loaded on first use
+    """The problem's 定性 bends its own instance (:func:`rag.draft.bank.item_bend`)."""
+    from rag.draft.bank import item_bend  # shared genre data, loaded on first use
 
-    first, _, rest = item.partition("。")
-    if not genre.hanzi(rest):
-        return False
-    grave = serious_for(rest)
-    return distortion_in(first, rest) is not None or (grave is not None and not grave.heading.search(first))
+    return item_bend(item) is not None
 
 
 ITEM_TESTS: dict[str, Callable[[str], bool]] = {

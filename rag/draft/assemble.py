@@ -202,8 +202,6 @@ def lesson_problem(text: str, related: list[Problem], case: str, voice: str) -> 
     return None
 
 
-
-
 def linked_lesson(run: Run, facts: list[Fact], problems: list[Problem]) -> str | None:
     """When the model's lesson fails: the case tied to this team's own related problems, in plain words
     (no new facts; None when no problem relates to the case)."""

@@ -160,6 +160,19 @@ def distortion_in(heading: str, fact: str) -> Distortion | None:
     return next((d for d in distortions() if d.bends(heading, fact)), None)
 
 
+def item_bend(item: str) -> str | None:
+    """How a problem item “{定性}。{事例}” bends its own instance: the distortion's id, or the grave kind its
+    定性 fails to name (headings.yaml → serious); None when it does neither. Shared by the critic's
+    ``problem.bent`` and the eval's ``review.dingxing_bent``."""
+    first, _, rest = item.partition("。")
+    if not hanzi(rest):
+        return None
+    if (bent := distortion_in(first, rest)) is not None:
+        return bent.id
+    grave = serious_for(rest)
+    return grave.id if grave is not None and not grave.heading.search(first) else None
+
+
 @lru_cache(maxsize=1)
 def action_examples() -> tuple[ActionExample, ...]:
     """Worked measure actions."""

@@ -8,8 +8,9 @@ facts can't bear, not give a correct view as the fault, and name nothing concret
 the genre's thought words hold (``thought_words.yaml``: “老干部”, “金额不大” invented against the facts).
 When no answer passes, the nearest bank reason that passes every check against the facts is used as it
 stands (the model's adaptations of bank reasons passed about 12 times in 100 and read worst: reversed or
-invented), else the root's template (which names no problem: the cause lists them after it); both are marked for the user as stock sentences, and the bank's
-nearest reasons are offered as alternatives to pick (UI and CLI).
+invented), else the root's template (which names no problem: the cause lists them after it); both are
+marked for the user as stock sentences, and the bank's nearest reasons are offered as alternatives to pick
+(UI and CLI).
 """
 
 from __future__ import annotations

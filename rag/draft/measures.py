@@ -93,12 +93,15 @@ def stale_fallback(fact: str) -> str:
     (``measures.yaml`` → done → fallback: a 处分 already given asks for rules learnt and checks before)."""
     data = measure_data()["done"]
     for part in re.split(r"[，。；]", fact):
-        for event in data["events"]:
-            m = re.search(event, part)
-            if m and m.group("v") in data["fallback"]:
-                return data["fallback"][m.group("v")]
+        for verb in done_verbs(part):
+            if verb in data["fallback"]:
+                return data["fallback"][verb]
     return data["fallback"]["default"]
 
+
+def done_verbs(part: str) -> list[str]:
+    """What one clause of a fact says was done, by the events' verbs (``measures.yaml`` → done → events)."""
+    return [m.group("v") for event in measure_data()["done"]["events"] if (m := re.search(event, part))]
 
 
 def stale_action(action: str, fact: str) -> str | None:
@@ -111,10 +114,8 @@ def stale_action(action: str, fact: str) -> str | None:
     for part in re.split(r"[，。；]", fact):
         if not_done.search(part):
             continue
-        for event in data["events"]:
-            m = re.search(event, part)
-            if m and re.search(data["stale"].get(m.group("v"), "(?!)"), action):
-                return part.strip()
+        if any(re.search(data["stale"].get(verb, "(?!)"), action) for verb in done_verbs(part)):
+            return part.strip()
     return None
 
 
@@ -263,9 +264,10 @@ OMISSION = re.compile(r"(?:此前|一直|也|都|还)?没有(?P<act>[^，。；�
 def omissions(fact: str) -> list[str]:
     """What the fact says the writer did not do, as actions (“没有逐件回访” → “逐件回访”), leaving out what
     reads as no action (被搁置, 就…, a bare 发现)."""
-    acts = [re.sub(r"^(?!经过)([\u4e00-\u9fff]{1,2})过", r"\1", m.group("act")) for m in OMISSION.finditer(fact)]
+    acts = [re.sub(r"^(?!经过)([\u4e00-\u9fff]{1,2})过", r"\1", m.group("act"))  # 检查过登记 → 检查登记
+            for m in OMISSION.finditer(fact)]
     return [a for a in acts if not re.search(r"被|就|得到|发现|进行|任何|什么|[0-9]", a)
-            and not MANNER.fullmatch(a) and not a.startswith("人")]  # 没有人找他们谈话: nobody, not an act  # 检查过登记 → 检查登记
+            and not MANNER.fullmatch(a) and not a.startswith("人")]  # 没有人找他们谈话: nobody, not an act
 
 
 MANNER = re.compile(r"一?[\u4e00-\u9fff]{0,2}到底|一以贯之|真正[\u4e00-\u9fff]{0,4}|认真[\u4e00-\u9fff]{0,4}")

@@ -381,6 +381,8 @@ def review_metrics(doc: ParsedDraft, text: str, inp: DraftInputs, problems: list
     fragments = rc.fragments(text)
     voice = rc.wrong_voice(doc, inp.meeting_type)
     known = "。".join(fact_texts + problems)
+    bent = [(p, rc.dingxing_bent(p)) for p in real_problems]
+    against = [(c, rc.cause_against_facts(c, known)) for c in real_causes]
     return {
         "review.avoidable_gaps": len(avoidable) if "aspects_filled" in expect else None,
         "review.placement": placed,
@@ -392,8 +394,8 @@ def review_metrics(doc: ParsedDraft, text: str, inp: DraftInputs, problems: list
         "review.causes_no_fault": sum(rc.cause_no_fault(c) for c in real_causes),
         "review.causes_unfounded": sum(bool(rc.cause_unfounded(c, known)) for c in real_causes),
         "review.causes_right_view": sum(rc.cause_right_view(c) for c in real_causes),
-        "review.causes_against_facts": sum(bool(rc.cause_against_facts(c, known)) for c in real_causes),
-        "review.dingxing_bent": sum(bool(rc.dingxing_bent(p)) for p in real_problems),
+        "review.causes_against_facts": sum(bool(why) for _, why in against),
+        "review.dingxing_bent": sum(bool(why) for _, why in bent),
         "review.soft_verdict": sum(rc.soft_verdict(p) for p in real_problems),
         "review.other_subject": sum(rc.other_subject(p) for p in real_problems),
         "review.shared_clauses": len(rc.repeated_clauses(real_measures, times=2)),
@@ -408,8 +410,7 @@ def review_metrics(doc: ParsedDraft, text: str, inp: DraftInputs, problems: list
         "_wrong_voice": voice,
         "_unfounded": [w for c in real_causes for w in rc.cause_unfounded(c, known)],
         "_no_dingxing": [p[:30] for p in real_problems if not rc.has_dingxing(p)],
-        "_dingxing_bent": [f"{rc.dingxing_bent(p)}：{p[:30]}" for p in real_problems if rc.dingxing_bent(p)],
-        "_causes_against_facts": [f"{rc.cause_against_facts(c, known)}：{c[:30]}" for c in real_causes
-                                  if rc.cause_against_facts(c, known)],
+        "_dingxing_bent": [f"{why}：{p[:30]}" for p, why in bent if why],
+        "_causes_against_facts": [f"{why}：{c[:30]}" for c, why in against if why],
         "_claimed": [m[:40] for m in real_measures if rc.claimed(m)],
     }

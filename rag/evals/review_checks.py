@@ -64,17 +64,11 @@ def other_subject(text: str) -> bool:
 
 
 def dingxing_bent(text: str) -> str | None:
-    """How the problem's 定性 bends its own instance (headings.yaml → distortions: 太多写成不够, the finder
-    as subject…; or a grave fact given a milder name, → serious), or None. The round-4 reviewer's faults 1–3."""
-    from rag.draft.bank import distortion_in, serious_for  # the genre data the drafter writes by
+    """How the problem's 定性 bends its own instance (:func:`rag.draft.bank.item_bend`), or None. The
+    round-4 reviewer's faults 1–3."""
+    from rag.draft.bank import item_bend  # the genre data the drafter writes by
 
-    first, _, rest = body(text).partition("。")
-    if not hanzi(rest):
-        return None
-    if (bent := distortion_in(first, rest)) is not None:
-        return bent.id
-    grave = serious_for(rest)
-    return grave.id if grave is not None and not grave.heading.search(first) else None
+    return item_bend(body(text))
 
 
 def avoidable_gaps(doc: ParsedDraft, aspects_filled: Sequence[str]) -> list[str]:
