@@ -3,6 +3,8 @@ pass the same checks the drafter applies to the model and the critic applies to 
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from rag import genre
@@ -362,3 +364,19 @@ def test_a_measure_that_repeats_the_remedy_that_fell_short_is_caught():
         assert bool(repeats_tried(e["action"], e["fact"])) == e["repeats"], e
     e = next(e for e in examples if e["repeats"])
     assert action_problem(e["action"], e["fact"], "x", "支部", []).startswith("重复了事实里已经证明不够的做法")
+
+
+def test_every_cause_closing_is_recognised_and_they_turn():
+    """cause_links.yaml (round-5 reviewer: six causes all ending “根子就在这里”): every form matches ``strip``,
+    so the eval's cause_reason drops it, and consecutive causes get different closings."""
+    from rag.draft.assemble import cause_link
+    from rag.evals.review_checks import cause_reason
+
+    data = bank.cause_links()
+    strip = re.compile(data["strip"])
+    for form in data["many"] + data["one"]:
+        assert strip.search(form.format(names="甲、乙", name="甲")), form
+    links = [cause_link(["调研不深", "学用脱节"], n) for n in range(len(data["many"]))]
+    assert len(set(links)) == len(links)
+    item = f"一是宗旨意识淡化了。班子认为听汇报就能掌握情况。{links[2]}"
+    assert cause_reason(item).rstrip("。") == "班子认为听汇报就能掌握情况"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from rag.draft import slots
-from rag.draft.bank import lesson_examples
+from rag.draft.bank import cause_links, lesson_examples
 from rag.draft.facts import Fact, UnitFacts
 from rag.draft.items import Cause, Measure, Problem
 from rag.draft.problems import has_number, instance_of, voice_ok
@@ -112,15 +112,24 @@ def gap_hint(run: Run, aspect: str, categories: list[str]) -> str:
     return f"{label}方面的具体事例（时间、事件、数字{who}{kinds}）"
 
 
+def cause_link(names: list[str], n: int) -> str:
+    """The closing that ties a cause to the problems it explains, the ``n``-th of cause_links.yaml's forms
+    (turn by turn, so six causes do not all end “根子就在这里”)."""
+    if not names:
+        return ""
+    data = cause_links()
+    forms = data["many"] if len(names) > 1 else data["one"]
+    return forms[n % len(forms)].format(names="、".join(names), name=names[0])
+
+
 def cause_items(causes: list[Cause], problems: list[Problem]) -> list[DraftItem]:
-    """“一是{root title}。{reason}。{A}、{B}等问题，根子都在这里。” (while candidates wait: the nearest one,
+    """“一是{root title}。{reason}。{A}、{B}等问题，根子都在这里。” (the closing turns: cause_link) (while candidates wait: the nearest one,
     marked for the user to confirm)."""
     heads = {p.id: head_clause(p.heading) for p in problems}
     out = []
     for c in causes:
         names = [heads[x] for x in c.problem_ids if x in heads]  # every problem it explains (none left unclaimed)
-        link = (f"{'、'.join(names)}等问题，根子都在这里。" if len(names) > 1
-                else f"{names[0]}的问题，根子就在这里。" if names else "")
+        link = cause_link(names, len(out))
         if c.reason:
             text = f"{clause(c.title)}。{sentence(c.reason)}{link}"
         elif c.candidates:  # the nearest candidate in place, marked for the user to confirm or change

@@ -123,7 +123,8 @@ def serious_for(fact: str) -> SeriousRule | None:
 @dataclass(frozen=True)
 class Distortion:
     """A way a 定性 bends its fact (headings.yaml → distortions): the fact matches ``fact`` and the 定性
-    matches ``heading``, where ``{obj}`` stands for any two adjacent characters of the fact's ``obj`` group."""
+    matches ``heading``, where ``{obj}`` stands for any two adjacent characters of the fact's ``obj`` group
+    (``{obj3}``: any three)."""
 
     id: str
     fact: re.Pattern[str]
@@ -135,11 +136,12 @@ class Distortion:
         """Whether ``heading`` bends ``fact`` this way."""
         for m in self.fact.finditer(fact):
             obj = hanzi(m.groupdict().get("obj") or "")
-            if "{obj}" in self.heading:
-                pairs = {obj[i:i + 2] for i in range(len(obj) - 1)}
-                if not pairs:
+            if (slot := re.search(r"\{obj(\d?)\}", self.heading)) is not None:
+                n = int(slot.group(1) or 2)
+                runs = {obj[i:i + n] for i in range(len(obj) - n + 1)}
+                if not runs:
                     continue
-                pattern = self.heading.replace("{obj}", "|".join(map(re.escape, sorted(pairs))))
+                pattern = self.heading.replace(slot.group(0), "|".join(map(re.escape, sorted(runs))))
             else:
                 pattern = self.heading
             if re.search(pattern, heading):
@@ -171,6 +173,12 @@ def item_bend(item: str) -> str | None:
         return bent.id
     grave = serious_for(rest)
     return grave.id if grave is not None and not grave.heading.search(first) else None
+
+
+@lru_cache(maxsize=1)
+def cause_links() -> dict:
+    """The closings that tie a cause to its problems (cause_links.yaml: many, one, strip)."""
+    return _load("cause_links")
 
 
 @lru_cache(maxsize=1)

@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 from rag.critic.parse import ParsedDraft
+from rag.draft.bank import cause_links
 from rag.genre import MARKER, against_facts, find, hanzi, invented_behaviour, matches, unfounded_terms
 
 ITEM_MARK = re.compile(r"^\s*(?:[一二三四五六七八九十]+是|[（(]?[一二三四五六七八九十\d]{1,2}[)）.．、])\s*")
@@ -140,7 +141,8 @@ def cause_reason(text: str) -> str:
     b = body(text)
     head, sep, rest = b.partition("。")
     reason = rest if sep and hanzi(rest) else b
-    return "。".join(s for s in reason.split("。") if "根子" not in s and "根源" not in s)
+    link = re.compile(cause_links()["strip"])
+    return "。".join(s for s in reason.split("。") if not link.search(s))
 
 
 def cause_consequence(text: str) -> bool:
