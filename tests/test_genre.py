@@ -380,3 +380,30 @@ def test_every_cause_closing_is_recognised_and_they_turn():
     assert len(set(links)) == len(links)
     item = f"一是宗旨意识淡化了。班子认为听汇报就能掌握情况。{links[2]}"
     assert cause_reason(item).rstrip("。") == "班子认为听汇报就能掌握情况"
+
+
+def test_a_case_relates_only_to_problems_on_its_theme():
+    """lessons.yaml → themes (round-5 blind review: a 涉案财物 ledger pulled into a case of tipping off a
+    gambling den; “有相通之处” without saying where): related problems share a theme with the case, and the
+    fallback lesson names that theme and never calls the faults 小问题."""
+    from types import SimpleNamespace
+
+    from rag.draft.assemble import linked_lesson, related_problems
+    from rag.draft.items import Problem
+
+    data = bank._load_lessons()
+    for e in data["theme_examples"]:
+        near = Problem(id="P1", aspect="a", heading=e["related"], instance="")
+        far = Problem(id="P2", aspect="a", heading=e["unrelated"], instance="")
+        assert related_problems(e["case"], [far, near]) == [near], e["case"]
+        fact = SimpleNamespace(text=e["case"])
+        lesson = linked_lesson(SimpleNamespace(who="班子"), [fact], [far, near])
+        assert lesson is not None and head_clause_of(e["related"]) in lesson and e["unrelated"] not in lesson
+        assert not genre.matches("belittle", lesson)
+        assert linked_lesson(SimpleNamespace(who="班子"), [fact], [far]) is None
+
+
+def head_clause_of(heading: str) -> str:
+    from rag.draft.text import head_clause
+
+    return head_clause(heading)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from rag.draft import slots
-from rag.draft.bank import cause_links, lesson_examples
+from rag.draft.bank import cause_links, lesson_examples, lesson_themes
 from rag.draft.facts import Fact, UnitFacts
 from rag.draft.items import Cause, Measure, Problem
 from rag.draft.problems import has_number, instance_of, voice_ok
@@ -18,7 +18,7 @@ from rag.draft.run import Run
 from rag.draft.schemas import Draft, DraftItem, DraftPart
 from rag.draft.text import clause, contained, grams, head_clause, sentence
 from rag.frames import Frame
-from rag.genre import CHOOSE, GAP, PART_TITLES, cn_number, hanzi, matches
+from rag.genre import CHOOSE, GAP, PART_TITLES, cn_number, hanzi, invented_behaviour, matches
 
 GENERIC_HEADING = "定性为通用表述，请结合实际修改"
 GENERIC_REASON = "原因为通用表述，请结合实际修改"
@@ -190,11 +190,19 @@ def case_items(run: Run, fact_ids: list[str], problems: list[Problem]) -> list[D
     return out
 
 
+def themes_of(text: str) -> list[str]:
+    """The lessons.yaml themes (吃喝和人情往来, 工程项目的建设和验收…) whose words ``text`` names, in file order."""
+    return [t["label"] for t in lesson_themes() if re.search(t["words"], text)]
+
+
 def related_problems(case: str, problems: list[Problem], k: int = 2) -> list[Problem]:
-    """The problems closest to a case (shared wording; 纪律/廉洁/管党治党 roots first)."""
+    """The problems that share a theme with the case (most shared themes first, then shared wording); a
+    problem on another matter is no analogue, however close its words (round-5 blind review: a 涉案财物
+    ledger pulled into a case of tipping off a gambling den)."""
+    mine = set(themes_of(case))
     def score(p: Problem) -> tuple:
-        return (p.root in ("纪律规矩意识", "管党治党责任"), len(grams(case) & grams(p.heading + p.instance)))
-    return sorted(problems, key=score, reverse=True)[:k]
+        return (len(mine & set(themes_of(p.heading + p.instance))), len(grams(case) & grams(p.heading + p.instance)))
+    return [p for p in sorted(problems, key=score, reverse=True) if score(p)[0]][:k]
 
 
 def lesson_problem(text: str, related: list[Problem], case: str, voice: str) -> str | None:
@@ -208,20 +216,25 @@ def lesson_problem(text: str, related: list[Problem], case: str, voice: str) -> 
         return "把收受财物说成了违反八项规定（这是违反廉洁纪律、涉嫌受贿）"
     if not re.search(r"我|班子|支部|支委会|本单位|我们", text):
         return "没有联系自身，只是旁观者的评论"
+    if matches("belittle", text):
+        return "把违纪违规的事说轻了（小问题、小事小节）"
+    if invented_behaviour(text, case + "".join(p.heading + p.instance for p in related)):
+        return "写了事实里没有的行为"
     return None
 
 
 def linked_lesson(run: Run, facts: list[Fact], problems: list[Problem]) -> str | None:
-    """When the model's lesson fails: the case tied to this team's own related problems, in plain words
-    (no new facts; None when no problem relates to the case)."""
+    """When the model's lesson fails: where the case and this team's own related problems meet (the shared
+    theme, named), in plain words with no new facts; None when no problem shares a theme with the case."""
     case = "；".join(f.text for f in facts)
-    related = [p for p in related_problems(case, problems) if grams(case) & grams(p.heading + p.instance)]
+    related = related_problems(case, problems)
     if not related:
         return None
+    shared = [t for t in themes_of(case) if any(t in themes_of(p.heading + p.instance) for p in related)]
     names = "、".join(head_clause(p.heading) for p in related)  # no quotes: the guard
     # takes quoted words for words quoted from the facts
-    return (f"对照这一案例，{run.who}查摆出的{names}问题，同案例暴露的问题有相通之处，"
-            f"必须引以为戒、举一反三，防止小问题演变成大问题")
+    return (f"对照这一案例，案例中的问题出在{shared[0]}上，{run.who}查摆出的{names}问题同样出在这个环节，"
+            f"必须把案例当镜子，从这些环节查起，把监督和制度的口子扎紧")
 
 
 def write_lesson(run: Run, facts: list[Fact], problems: list[Problem]) -> str | None:
@@ -234,7 +247,9 @@ def write_lesson(run: Run, facts: list[Fact], problems: list[Problem]) -> str | 
     shots = [({"case": e["case"], "problems": e["problems"]}, e["lesson"]) for e in bank[:run.profile.shots]]
     retry = [({"case": e["case"], "problems": e["problems"]}, e["lesson"])
              for e in (bank[run.profile.shots:] + bank)[:run.profile.shots]]
-    return slots.ask(run, "lesson", shots, {"case": case, "problems": [p.heading for p in related] or ["（暂无）"]},
+    if not related:
+        return None
+    return slots.ask(run, "lesson", shots, {"case": case, "problems": [p.heading for p in related]},
                      max_tokens=run.profile.reason_tokens + 32, retry_shots=retry,
                      check=lambda t: lesson_problem(t, related, case, run.voice))
 

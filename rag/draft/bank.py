@@ -222,9 +222,18 @@ def lesson_examples(voice: str) -> list[dict]:
     return list(_lessons().get(voice) or [])
 
 
+def lesson_themes() -> list[dict]:
+    """Where a case and a problem meet (lessons.yaml → themes: label, words)."""
+    return list(_load_lessons().get("themes") or [])
+
+
 @lru_cache(maxsize=1)
+def _load_lessons() -> dict:
+    return _load("lessons")
+
+
 def _lessons() -> dict:
-    return _load("lessons")["examples"]
+    return _load_lessons()["examples"]
 
 
 @lru_cache(maxsize=1)
