@@ -407,3 +407,15 @@ def head_clause_of(heading: str) -> str:
     from rag.draft.text import head_clause
 
     return head_clause(heading)
+
+
+def test_the_office_at_fault_does_not_carry_out_its_own_measure():
+    """measures.yaml → supervised (round-5 reviewer: “由分管农机服务中心的班子成员牵头、农机服务中心具体
+    落实” for faults of that centre)."""
+    from types import SimpleNamespace
+
+    from rag.draft.measures import owner_for
+
+    run = SimpleNamespace(voice="班子")
+    for e in bank.measure_data()["supervised"]["examples"]:
+        assert owner_for(run, "担当", e["fact"]) == e["owner"], e["fact"]

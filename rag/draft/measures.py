@@ -202,7 +202,7 @@ NOT_OFFICE = re.compile(r"[的我管在对由和与及向是了]")
 def office_in(fact: str) -> str:
     """The first office or unit the fact names (财务股, 医务科, 办公室, 农机服务中心), else ""."""
     for m in OFFICE.finditer(fact):
-        name = re.sub(r"^(?:本局|我局|局|县|市|区|下属|所属)+", "", m.group(0))
+        name = re.sub(r"^(?:年|月|日|本局|我局|局|县|市|区|下属|所属)+", "", m.group(0))
         if not NOT_OFFICE.search(name[:-1]):
             return name
     return ""
@@ -210,16 +210,26 @@ def office_in(fact: str) -> str:
 
 def owner_for(run: Run, category: str, fact: str = "") -> str:
     """The proposed owner: 本人 for a 个人 material, else by the fact's category (to be confirmed); for a
-    班子 the office the fact names carries it out instead of “相关科室”."""
+    班子 the office the fact names carries it out instead of “相关科室”, unless the fact finds that office at
+    fault: then the 纪检 organisation sees to its rectification."""
     owners = measure_data()["owners"]
     if run.voice == "个人":
         return "本人"
     table = owners.get(run.voice, {})
     owner = table.get(category) or table.get("default", "")
     office = office_in(fact) if run.voice == "班子" else ""
+    if office and at_fault(office, fact):
+        return measure_data()["supervised"]["owner"].format(office=office)
     if office and "相关科室" in owner:
         owner = owner.replace("分管班子成员", f"分管{office}的班子成员").replace("相关科室", office)
     return owner
+
+
+def at_fault(office: str, fact: str) -> bool:
+    """Whether the office is the one the fact finds at fault (把关不严, 违规… within 20 characters after its
+    name: measures.yaml → supervised), so it may not be the one that carries the measure out."""
+    fault = measure_data()["supervised"]["fault"]
+    return re.search(re.escape(office) + r"[^。；]{0,20}?(?:" + fault + ")", fact) is not None
 
 
 def write_action(run: Run, heading: str, fact: Fact, text: str, taken: list[str]) -> tuple[str, str]:
