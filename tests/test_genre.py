@@ -419,3 +419,22 @@ def test_the_office_at_fault_does_not_carry_out_its_own_measure():
     run = SimpleNamespace(voice="班子")
     for e in bank.measure_data()["supervised"]["examples"]:
         assert owner_for(run, "担当", e["fact"]) == e["owner"], e["fact"]
+
+
+def test_a_personal_material_says_whose_office_it_is():
+    """Round-5 reviewer: “药剂科有2个品种药品没有…挂网采购” in a 个人 material with no 我 is a unit's problem
+    in place of the writer's; when the writer's role names the office it becomes “我分管的药剂科”."""
+    from types import SimpleNamespace
+
+    from rag.draft.problems import own_part
+
+    def run(voice: str, role: str) -> SimpleNamespace:
+        return SimpleNamespace(voice=voice, facts=SimpleNamespace(writer=SimpleNamespace(role=role)))
+
+    told = "2024年药剂科有2个品种药品没有按规定在省平台挂网采购。"
+    role = "分管医务、药剂工作的党委委员、副院长"
+    assert own_part(told, run("个人", role)) == "2024年我分管的药剂科有2个品种药品没有按规定在省平台挂网采购。"
+    assert own_part(told, run("个人", "分管后勤的副院长")) == told
+    assert own_part(told, run("班子", role)) == told
+    mine = "2024年我到药剂科调研1次。"
+    assert own_part(mine, run("个人", role)) == mine

@@ -23,7 +23,7 @@ from rag.draft.facts import Fact
 from rag.draft.items import Measure, Problem
 from rag.draft.problems import voice_ok
 from rag.draft.run import Run
-from rag.draft.text import clause, contained, dropped_char, grams, similarity, word_start
+from rag.draft.text import clause, contained, dropped_char, grams, office_in, similarity, word_start
 from rag.genre import GAP, hanzi, matches
 
 MAX_MEASURES = 12
@@ -193,19 +193,6 @@ def deadline_for(run: Run, action: str, target: str, months: int | None, fact: s
             months = months or klass["months"]
             break
     return deadline(meeting, months or data.get("default_months", 3)), False
-
-
-OFFICE = re.compile(r"办公室|[\u4e00-\u9fff]{2}(?:股|科)(?![室学技研])|[\u4e00-\u9fff]{2,4}服务中心")
-NOT_OFFICE = re.compile(r"[的我管在对由和与及向是了]")
-
-
-def office_in(fact: str) -> str:
-    """The first office or unit the fact names (财务股, 医务科, 办公室, 农机服务中心), else ""."""
-    for m in OFFICE.finditer(fact):
-        name = re.sub(r"^(?:年|月|日|本局|我局|局|县|市|区|下属|所属)+", "", m.group(0))
-        if not NOT_OFFICE.search(name[:-1]):
-            return name
-    return ""
 
 
 def owner_for(run: Run, category: str, fact: str = "") -> str:

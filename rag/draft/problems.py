@@ -19,7 +19,7 @@ from rag.draft.bank import Nearest, distortion_in, heading_examples, heading_nea
 from rag.draft.facts import Fact
 from rag.draft.items import Plan, Problem
 from rag.draft.run import Run
-from rag.draft.text import contained, grams, longest_common, sentence, similarity
+from rag.draft.text import contained, grams, longest_common, office_in, sentence, similarity
 from rag.genre import find, hanzi, matches
 
 NUMBERS = re.compile(r"\d|(?<!第)[一二两三四五六七八九十百千]+(?:次|项|个|人|名|件|条|处|起|轮|场|户|家|天|年)(?![次个件])")
@@ -169,7 +169,7 @@ def write_problems(run: Run, plan: Plan,
 
 def retell(run: Run, fact: Fact) -> str:
     """The 事例: code's safe retelling, or (large profile) the model's, when it adds nothing."""
-    told = instance_of(fact, run.voice)
+    told = own_part(instance_of(fact, run.voice), run)
     if not run.profile.retell:
         return told
     answer = slots.ask(run, "retell", [], {"fact": told}, max_tokens=200,
@@ -179,6 +179,20 @@ def retell(run: Run, fact: Fact) -> str:
     for name in sorted(fact.people, key=len, reverse=True):
         answer = answer.replace(name, "")
     return sentence(answer)
+
+
+def own_part(told: str, run: Run) -> str:
+    """In a 个人 material, a fact about an office the writer is in charge of (the office's name in the
+    writer's role) says so: “药剂科有2个品种…” → “我分管的药剂科有2个品种…” (round-5 reviewer: a unit's
+    problem in place of the writer's own). Other texts stay as they are."""
+    role = run.facts.writer.role if run.voice == "个人" and run.facts.writer else ""
+    if not role or re.search(r"我|本人|自己", told):
+        return told
+    office = office_in(told)
+    stem = re.sub(r"(?:科|股|室|服务中心|中心)$", "", office)
+    if len(stem) < 2 or stem not in role:
+        return told
+    return told.replace(office, f"我分管的{office}", 1)
 
 
 class _PlainNearest(Nearest):

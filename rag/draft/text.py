@@ -88,3 +88,16 @@ def word_start(text: str, start: int) -> int:
             return pos
         pos += len(w)
     return start
+
+
+OFFICE = re.compile(r"办公室|[\u4e00-\u9fff]{2}(?:股|科)(?![室学技研])|[\u4e00-\u9fff]{2,4}服务中心")
+NOT_OFFICE = re.compile(r"[的我管在对由和与及向是了]")
+
+
+def office_in(fact: str) -> str:
+    """The first office or unit the fact names (财务股, 医务科, 办公室, 农机服务中心), else ""."""
+    for m in OFFICE.finditer(fact):
+        name = re.sub(r"^(?:年|月|日|本局|我局|局|县|市|区|下属|所属)+", "", m.group(0))
+        if not NOT_OFFICE.search(name[:-1]):
+            return name
+    return ""
