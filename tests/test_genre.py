@@ -438,3 +438,14 @@ def test_a_personal_material_says_whose_office_it_is():
     assert own_part(told, run("班子", role)) == told
     mine = "2024年我到药剂科调研1次。"
     assert own_part(mine, run("个人", role)) == mine
+
+
+def test_two_dingxing_for_the_same_thing_are_caught():
+    """Round-5 blind review: “社区服务不到位” and “社区服务管理不到位” in one draft; the second is rejected,
+    while two 定性 that differ in their topic are not."""
+    from rag.draft.problems import heading_problem
+
+    fact = "2021年社区居委会成员白天见不到人，居民反映办事要跑两三趟。"
+    assert heading_problem("社区服务管理不到位", fact, "个人", ["社区服务不到位"]) == "与前面的定性重复"
+    assert heading_problem("为群众办事的作风不够扎实", fact, "个人", ["社区服务不到位"]) is None
+    assert heading_problem("调研不够深入", "2021年我到村里调研2次。", "个人", ["学习不够深入"]) is None

@@ -19,7 +19,7 @@ from rag.draft.bank import Nearest, distortion_in, heading_examples, heading_nea
 from rag.draft.facts import Fact
 from rag.draft.items import Plan, Problem
 from rag.draft.run import Run
-from rag.draft.text import contained, grams, longest_common, office_in, sentence, similarity
+from rag.draft.text import contained, grams, longest_common, near_same, office_in, sentence
 from rag.genre import find, hanzi, matches
 
 NUMBERS = re.compile(r"\d|(?<!第)[一二两三四五六七八九十百千]+(?:次|项|个|人|名|件|条|处|起|轮|场|户|家|天|年)(?![次个件])")
@@ -73,7 +73,7 @@ def heading_problem(text: str, fact: str, voice: str, taken: list[str]) -> str |
         return bent.message
     if not voice_ok(text, voice):
         return "口吻不对"
-    if any(similarity(text, t) >= 0.6 for t in taken):
+    if any(near_same(text, t) for t in taken):
         return "与前面的定性重复"
     return None
 
@@ -136,7 +136,7 @@ def write_heading(run: Run, fact: Fact, nearest: Nearest, taken: list[str]) -> t
     grave = serious_for(fact.text)
     bank = grave.fallback.get(run.voice, grave.fallback[""]) if grave is not None else \
         fallback.get(fact.category) or fallback.get("其他", "工作落实还不够到位")
-    if any(similarity(bank, t) >= 0.6 for t in taken):
+    if any(near_same(bank, t) for t in taken):
         bank = f"{bank.rstrip('到位')}，这方面还有差距"
     return bank, "bank"
 

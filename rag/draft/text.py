@@ -25,6 +25,25 @@ def similarity(a: str, b: str) -> float:
     return len(ga & gb) / len(ga | gb) if ga and gb else 0.0
 
 
+def edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance between the Chinese characters of the two texts."""
+    a, b = hanzi(a), hanzi(b)
+    row = list(range(len(b) + 1))
+    for i, ca in enumerate(a, start=1):
+        prev, row[0] = row[0], i
+        for j, cb in enumerate(b, start=1):
+            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (ca != cb))
+    return row[-1]
+
+
+def near_same(a: str, b: str) -> bool:
+    """Two 定性 that name the same thing: most bigrams shared, or one is the other with at most two characters
+    put in (社区服务不到位 / 社区服务管理不到位, round-5 blind review; 调研不够深入 / 学习不够深入 differ in
+    their topic and stay apart)."""
+    gap = abs(len(hanzi(a)) - len(hanzi(b)))
+    return similarity(a, b) >= 0.6 or (0 < gap <= 2 and edit_distance(a, b) == gap)
+
+
 def clause(text: str) -> str:
     """``text`` without numbering, surrounding quotes and closing punctuation."""
     text = re.sub(r"^\s*(?:[一二三四五六七八九十]是|\d+[.、．])", "", text.strip())
