@@ -449,3 +449,16 @@ def test_two_dingxing_for_the_same_thing_are_caught():
     assert heading_problem("社区服务管理不到位", fact, "个人", ["社区服务不到位"]) == "与前面的定性重复"
     assert heading_problem("为群众办事的作风不够扎实", fact, "个人", ["社区服务不到位"]) is None
     assert heading_problem("调研不够深入", "2021年我到村里调研2次。", "个人", ["学习不够深入"]) is None
+
+
+def test_the_measure_for_last_years_leftovers_names_them():
+    """Round-5 blind review: “补齐剩余事项，完成剩余4项整改事项” without naming 集镇污水管网延伸 and the
+    村级财务代理服务中心 that the fact says are not done; finished items are not named."""
+    from rag.draft.measures import name_open_items, open_items
+
+    fact = ("上年度民主生活会确定整改事项12项，“班子成员联系村”已完成，“集镇污水管网延伸”因资金没有到位还没有完成，"
+            "“村级财务代理服务中心”推迟到2024年运行。")
+    assert open_items(fact) == ["集镇污水管网延伸", "村级财务代理服务中心"]
+    action = name_open_items("完成剩余整改事项", fact)
+    assert "“集镇污水管网延伸”" in action and "“村级财务代理服务中心”" in action and "班子成员联系村" not in action
+    assert name_open_items("建成“集镇污水管网延伸”和“村级财务代理服务中心”", fact).count("“") == 2

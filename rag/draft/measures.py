@@ -356,9 +356,33 @@ def write_measures(run: Run, problems: list[Problem], unfinished: list[Fact]) ->
     for fact in unfinished:
         m = write_measure(run, len(out) + 1, [], "上年度整改事项还没有全部完成", fact, fact.text, taken)
         m.fact_id = fact.id
+        m.action = name_open_items(m.action, fact.text)
         taken.append(m.action)
         out.append(m)
     return out
+
+
+QUOTED = re.compile(r"[“\"]([^”\"]{2,20})[”\"]")
+
+
+def open_items(fact: str) -> list[str]:
+    """The quoted names of last year's items the fact says are not done (“…” in a clause with 未/没有/推迟…,
+    or in the clause just before it)."""
+    parts = re.split(r"[，；。,;]", fact)
+    out: list[str] = []
+    for i, part in enumerate(parts):
+        if UNFINISHED.search(part) or re.search(r"还没|没有|未", part):
+            for name in QUOTED.findall(part) or (QUOTED.findall(parts[i - 1]) if i else []):
+                if name not in out:
+                    out.append(name)
+    return out
+
+
+def name_open_items(action: str, fact: str) -> str:
+    """The measure for last year's unfinished items names each of them (round-5 blind review: “完成剩余4项
+    整改事项” without saying which)."""
+    missing = [n for n in open_items(fact) if n not in action] if not action.startswith("【") else []
+    return f"{action}，重点完成{''.join(f'“{n}”' for n in missing)}" if missing else action
 
 
 UNFINISHED = re.compile(r"未完成|尚未|没有完成|推迟|延期|仍有|还有\d|剩余|未按期|未全部")
