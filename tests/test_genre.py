@@ -462,3 +462,29 @@ def test_the_measure_for_last_years_leftovers_names_them():
     action = name_open_items("完成剩余整改事项", fact)
     assert "“集镇污水管网延伸”" in action and "“村级财务代理服务中心”" in action and "班子成员联系村" not in action
     assert name_open_items("建成“集镇污水管网延伸”和“村级财务代理服务中心”", fact).count("“") == 2
+    by_numbers = "“集镇污水管网延伸”计划铺设4.6公里，已铺设2.1公里；“班子成员联系村”已全部完成。"
+    assert open_items(by_numbers) == ["集镇污水管网延伸"]
+
+
+def test_an_excuse_does_not_become_a_measure_either():
+    """headings.yaml → distortions with measures: true (round-5 blind review: “加强专业人才引进，优化招商环境”
+    built on the excuse 专业人手少 the fact criticises)."""
+    from rag.draft.measures import action_problem
+
+    cases = [(d, e) for d in bank.distortions() if d.measures for e in d.examples]
+    assert cases
+    for d, e in cases:
+        want = d.message.replace("问题的定性", "整改措施")
+        assert action_problem(e["bad_action"], e["fact"], e["good"], "班子", []) == want, e["bad_action"]
+        assert action_problem(e["good_action"], e["fact"], e["good"], "班子", []) is None, e["good_action"]
+
+def test_a_lesson_that_tells_the_worked_examples_behaviour_is_rejected():
+    """Seen in a draft after round 5: the model's lesson took “还停留在签字把关上” from the worked example,
+    a behaviour the unit's facts never state (thought_words.yaml → behaviours)."""
+    from rag.draft.assemble import lesson_problem
+
+    case = "本县某镇原副镇长在高标准农田项目验收中弄虚作假，收受施工方财物12万元，被开除党籍。"
+    copied = "这起案件就发生在验收环节，班子对项目验收的监督还停留在签字把关上，要以案为鉴查找风险点"
+    own = "这起案件就发生在验收环节，班子对村级工程验收把关同样不严，要以案为鉴查找风险点"
+    assert lesson_problem(copied, [], case, "班子") == "写了事实里没有的行为"
+    assert lesson_problem(own, [], case, "班子") is None

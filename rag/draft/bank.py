@@ -131,6 +131,8 @@ class Distortion:
     heading: str
     message: str
     examples: tuple[dict, ...]
+    measures: bool = False
+    """Also a fault in a measure's action (an excuse turned into a measure: 加强专业人才引进)."""
 
     def bends(self, heading: str, fact: str) -> bool:
         """Whether ``heading`` bends ``fact`` this way."""
@@ -153,7 +155,7 @@ class Distortion:
 def distortions() -> tuple[Distortion, ...]:
     """The ways a 定性 bends its fact, in file order."""
     return tuple(Distortion(id=e["id"], fact=re.compile(e["fact"]), heading=e["heading"], message=e["message"],
-                            examples=tuple(e.get("examples") or ()))
+                            examples=tuple(e.get("examples") or ()), measures=bool(e.get("measures")))
                  for e in _load("headings").get("distortions") or [])
 
 

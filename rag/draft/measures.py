@@ -18,7 +18,14 @@ import datetime as dt
 import re
 
 from rag.draft import slots
-from rag.draft.bank import action_examples, action_nearest, measure_data, serious_for, target_rules
+from rag.draft.bank import (
+    action_examples,
+    action_nearest,
+    distortions,
+    measure_data,
+    serious_for,
+    target_rules,
+)
 from rag.draft.facts import Fact
 from rag.draft.items import Measure, Problem
 from rag.draft.problems import voice_ok
@@ -60,6 +67,8 @@ def action_problem(text: str, fact: str, heading: str, voice: str, taken: list[s
         return "主语不是本班子、本支部或本人"
     if not object_shared(text, fact, heading):
         return "没有针对问题的具体对象"
+    if (bent := next((d for d in distortions() if d.measures and d.bends(text, fact)), None)) is not None:
+        return bent.message.replace("问题的定性", "整改措施")
     if (grave := serious_for(fact)) is not None and grave.action is not None and not grave.action.search(text):
         return f"没有针对事实里最要紧的问题（{grave.id}：要写严禁、纠正、如实报送之类的做法）"
     if tried := repeats_tried(text, fact):
@@ -366,16 +375,24 @@ QUOTED = re.compile(r"[“\"]([^”\"]{2,20})[”\"]")
 
 
 def open_items(fact: str) -> list[str]:
-    """The quoted names of last year's items the fact says are not done (“…” in a clause with 未/没有/推迟…,
-    or in the clause just before it)."""
-    parts = re.split(r"[，；。,;]", fact)
+    """The quoted names of last year's items the fact says are not done: the stretch from a name to the next
+    name says 未/没有/推迟…, or gives a planned and a done quantity that fall short (计划铺设4.6公里，已铺设
+    2.1公里)."""
+    marks = list(QUOTED.finditer(fact))
     out: list[str] = []
-    for i, part in enumerate(parts):
-        if UNFINISHED.search(part) or re.search(r"还没|没有|未", part):
-            for name in QUOTED.findall(part) or (QUOTED.findall(parts[i - 1]) if i else []):
-                if name not in out:
-                    out.append(name)
+    for k, m in enumerate(marks):
+        stretch = fact[m.start():marks[k + 1].start() if k + 1 < len(marks) else len(fact)]
+        stretch = re.split(r"[。；;]", stretch)[0]
+        if (UNFINISHED.search(stretch) or re.search(r"还没|没有|未", stretch) or _short_of(stretch)) \
+                and m.group(1) not in out:
+            out.append(m.group(1))
     return out
+
+
+def _short_of(text: str) -> bool:
+    """A planned quantity and a smaller done one (计划…4.6公里…已…2.1公里)."""
+    m = re.search(r"计划[^，。；\d]{0,8}(\d+(?:\.\d+)?)[^，。；]*[，,]\s*(?:已|只|实际)[^，。；\d]{0,8}(\d+(?:\.\d+)?)", text)
+    return m is not None and float(m.group(2)) < float(m.group(1))
 
 
 def name_open_items(action: str, fact: str) -> str:
