@@ -488,3 +488,11 @@ def test_a_lesson_that_tells_the_worked_examples_behaviour_is_rejected():
     own = "这起案件就发生在验收环节，班子对村级工程验收把关同样不严，要以案为鉴查找风险点"
     assert lesson_problem(copied, [], case, "班子") == "写了事实里没有的行为"
     assert lesson_problem(own, [], case, "班子") is None
+
+
+def test_the_title_does_not_say_the_unit_twice():
+    """Round-5 blind review: “新桥社区党支部社区党支部书记” in a 个人 title."""
+    from rag.draft.assemble import joined
+
+    assert joined("芦湾街道新桥社区党支部", "社区党支部书记、居委会主任") == "芦湾街道新桥社区党支部书记、居委会主任"
+    assert joined("鹤汀市第二人民医院", "副院长") == "鹤汀市第二人民医院副院长"

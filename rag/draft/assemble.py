@@ -38,10 +38,17 @@ def title_of(facts: UnitFacts, frame: Frame) -> str:
     when = "" if re.match(r"\d{4}年", meeting) else f"{facts.year}年度"
     who = facts.unit
     if facts.meeting_type == "个人" and facts.writer:
-        who = f"{facts.unit}{facts.writer.role}" if facts.writer.role not in facts.unit else facts.writer.role
+        who = joined(facts.unit, facts.writer.role) if facts.writer.role not in facts.unit else facts.writer.role
         who += facts.writer.name or ""
     kind = "个人对照检查材料" if facts.meeting_type == "个人" else "对照检查材料"
     return f"{who}{when}{meeting}{kind}"
+
+
+def joined(unit: str, role: str) -> str:
+    """Unit and post without saying twice what ends the one and begins the other (…新桥社区党支部 +
+    社区党支部书记 → …新桥社区党支部书记; round-5 blind review)."""
+    k = next((k for k in range(min(len(unit), len(role)), 1, -1) if unit.endswith(role[:k])), 0)
+    return unit + role[k:]
 
 
 def theme_clause(frame: Frame) -> str:
