@@ -170,18 +170,32 @@ def group_by_root(run: Run, problems: list[Problem]) -> list[tuple[str, list[Pro
     while len(groups) > MAX_CAUSES:
         smallest = min(groups, key=lambda r: len(groups[r]))
         moved = groups.pop(smallest)
-        target = _nearest_kept(moved, groups, votes)
+        target = _nearest_kept(moved, groups, votes, run)
         for p in moved:
             p.root = target
         groups[target] += moved
     return list(groups.items())
 
 
-def _nearest_kept(moved: list[Problem], groups: dict, votes: dict) -> str:
-    """The kept root the moved problems' votes favour most (else the largest group)."""
+def _nearest_kept(moved: list[Problem], groups: dict, votes: dict, run: Run | None = None) -> str:
+    """The kept root the moved problems' votes favour most; with no vote for any kept root, the one whose
+    description is nearest to the moved problems (a 研讨发言 problem went to 纪律规矩意识 as the largest
+    group), else the largest group."""
     score = {r: sum(w for p in moved for rid, w in votes.get(p.id, []) if rid == r) for r in groups}
     best = max(score, key=score.get)
-    return best if score[best] > 0 else max(groups, key=lambda r: len(groups[r]))
+    if score[best] > 0:
+        return best
+    if run is not None and run.embedder is not None:
+        vec = np.asarray(run.vector("；".join(f"{p.heading}。{p.instance}" for p in moved)), dtype=float)
+        sims = {r: cosine(np.asarray(run.vector(root(r).description), dtype=float), vec) for r in groups}
+        return max(sims, key=sims.get)
+    return max(groups, key=lambda r: len(groups[r]))
+
+
+def cosine(a: np.ndarray, b: np.ndarray) -> float:
+    """Cosine similarity of two vectors (0 when either is zero)."""
+    n = float(np.linalg.norm(a) * np.linalg.norm(b))
+    return float(a @ b) / n if n else 0.0
 
 
 def known_for(run: Run, r: Root, problems: list[Problem]) -> str:
