@@ -153,7 +153,7 @@ def test_a_cause_that_blames_others_or_lists_problems_falls_back_to_a_checked_ba
 
     own = choose_cause(d, first.id, "班子把演出场次当成硬指标，没有把群众满意放在心上")
     assert "放在心上" in own.item(first.id).text
-    assert template in d.item(first.id).text  # the original draft is untouched
+    assert placed in d.item(first.id).text  # the original draft is untouched
 
 
 # -- measures ------------------------------------------------------------------------------------
