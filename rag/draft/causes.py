@@ -32,8 +32,6 @@ from rag.genre import against_facts, hanzi, invented_behaviour, matches, unfound
 MAX_CAUSES = 6
 MAX_NAMED = 2
 """Problems named to the model per cause (more made the small model list them instead of analysing)."""
-VERDICT = re.compile(r"总是|从来|一贯|根本不|完全不|丝毫|一切|从不|彻底丧失|毫无")
-LISTING = re.compile(r"等问题|等方面的问题|这些问题说明|上述问题")
 
 
 SHORTFALL = re.compile(r"(?:还|仍|依然|比较|较)?(?:不够|不到位|不足|不强|不深|不实|不严|不紧|不细|不高|不力|不及时|不主动|不规范|"
@@ -88,7 +86,7 @@ def reason_problem(text: str, problems: list[Problem], shots: list[str], voice: 
         return "只有表态，没有说出自身思想上的不足"
     if lexicon_of("excuse").find(text) or lexicon_of("hedge").find(text):
         return "写了客观理由或弱化的词"
-    if VERDICT.search(text):
+    if matches("unfounded_verdict", text):
         return "下了没有依据的结论"
     if matches("self_contradiction", text):
         return "原因前后矛盾"
@@ -100,7 +98,7 @@ def reason_problem(text: str, problems: list[Problem], shots: list[str], voice: 
         return f"写了事实里没有的具体事物（{'、'.join(new[:3])}）"
     told = "。".join(f"{p.heading}。{p.instance}" for p in problems)
     heads = "。".join(p.heading for p in problems)
-    if contained(text, told) >= 0.6 or LISTING.search(text) or any(
+    if contained(text, told) >= 0.6 or matches("problem_listing", text) or any(
             len(hanzi(c)) >= 5 and contained(c, heads) >= 0.7 for c in clauses(text)):
         return "只是复述或罗列问题"
     if any(restates(text, p.heading) for p in problems):

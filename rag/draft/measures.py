@@ -36,7 +36,6 @@ from rag.genre import GAP, hanzi, matches
 MAX_MEASURES = 12
 ACTION_HINT = "动词开头（如完善、规范、推动、补齐、修订），直接说对事实里的那件事怎么改，不写时间，不写别的单位"
 FACT_NUMBER = re.compile(r"\d+(?:\.\d+)?\s*[\u4e00-\u9fff%]")
-DATE_IN_ACTION = re.compile(r"\d{4}\s*年|\d{1,2}\s*月|[上下]半年|月底|年底|年内|底前|月前|日前|汛前")
 FACT_DATE = re.compile(r"(?:推迟到|推迟至|延期到|延期至|调整到|调整为|计划于?|预计于?|要求于?|拟于)(\d{4})年(?:(\d{1,2})月|(汛前|上半年|年底|底))")
 COMMON = {"问题", "工作", "加强", "不够", "落实", "一步", "进一", "整改", "建立", "制度", "开展", "推进", "完善",
           "提高", "情况", "方面", "要求", "责任", "全面", "深入", "认真", "切实", "坚持", "存在", "没有", "到位", "完成",
@@ -56,7 +55,7 @@ def action_problem(text: str, fact: str, heading: str, voice: str, taken: list[s
     n = len(hanzi(text))
     if not 6 <= n <= 60:
         return "长度不合适"
-    if DATE_IN_ACTION.search(text):
+    if matches("action_date", text):
         return "写了时限（时限由系统按会议日期提出）"
     if matches("claimed", text):
         return "写成了已经取得的结果"
@@ -312,13 +311,12 @@ def misses_omissions(action: str, fact: str) -> bool:
     return bool(acts) and not any((grams(action) - COMMON) & (grams(a) - COMMON) for a in acts)
 
 
-NOT_YET = re.compile(r"(?:没有|未|尚未|还没有|至今没有|一直没有)(?:建立|制定|建成|出台|形成)")
 
 
 def fix_verb(action: str, fact: str) -> str:
     """“完善/健全 X” for an X the fact says was never made becomes “建立 X” (one cannot improve what does
     not exist)."""
-    if NOT_YET.search(fact):
+    if matches("never_built", fact):
         return re.sub(r"^(?:进一步)?(?:完善|健全)", "建立", action)
     return action
 
@@ -383,7 +381,7 @@ def open_items(fact: str) -> list[str]:
     for k, m in enumerate(marks):
         stretch = fact[m.start():marks[k + 1].start() if k + 1 < len(marks) else len(fact)]
         stretch = re.split(r"[。；;]", stretch)[0]
-        if (UNFINISHED.search(stretch) or re.search(r"还没|没有|未", stretch) or _short_of(stretch)) \
+        if (matches("unfinished", stretch) or re.search(r"还没|没有|未", stretch) or _short_of(stretch)) \
                 and m.group(1) not in out:
             out.append(m.group(1))
     return out
@@ -402,13 +400,12 @@ def name_open_items(action: str, fact: str) -> str:
     return f"{action}，重点完成{''.join(f'“{n}”' for n in missing)}" if missing else action
 
 
-UNFINISHED = re.compile(r"未完成|尚未|没有完成|推迟|延期|仍有|还有\d|剩余|未按期|未全部")
 
 
 def unfinished_rectification(run: Run, fact_ids: list[str]) -> list[Fact]:
     """The 上年度整改 facts that say something is still left to do (in words, in numbers, or by a date ahead)."""
     facts = [f for f in (run.fact(fid) for fid in fact_ids) if f is not None]
-    return [f for f in facts if UNFINISHED.search(f.text) or target_from(f.text) or _date_ahead(run, f.text)]
+    return [f for f in facts if matches("unfinished", f.text) or target_from(f.text) or _date_ahead(run, f.text)]
 
 
 def _date_ahead(run: Run, text: str) -> bool:

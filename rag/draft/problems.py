@@ -26,8 +26,6 @@ NUMBERS = re.compile(r"\d|(?<!第)[一二两三四五六七八九十百千]+(?:�
 IDIOMS = re.compile(r"一两|两三|三五|一件一件|一个个|一次次|第一次|一人一|八项规定|[两三四五六]个(?:确立|维护|意识|自信|带头|务必|全面|对照|方面)"
                     r"|三会一课|三重一大|一岗双责|两学一做|三严三实|十四五|十五五|[十二]+届|一把手|一线|一些|一般|统一|逐一|一体|"
                     r"一贯|一起|一致|一律|一旦")
-INVERTED = re.compile(r"问题[^，。]{0,6}(?:还)?不够(?:明显|突出|严重|多)")
-OFFICIAL = re.compile(r"巡察|巡视|审计|督查|督察|纪委|监委|检查组|考核组")
 
 
 def never_object(span: tuple[int, int], fact: str) -> set[str]:
@@ -50,7 +48,7 @@ def heading_problem(text: str, fact: str, voice: str, taken: list[str]) -> str |
         return "长度不合适"
     if has_number(text):
         return "含有数字"
-    if not matches("shortcoming", text) or INVERTED.search(text):
+    if not matches("shortcoming", text) or matches("inverted_dingxing", text):
         return "没有点明不足"
     if contained(text, fact) >= 0.8:
         return "照抄了事实"
@@ -111,7 +109,7 @@ def _complaint_last(text: str) -> str:
     end = spans[0][1]
     lead = text[:end].rstrip("，,：: ")
     rest = text[end:].strip()
-    if OFFICIAL.search(lead) or len(hanzi(rest)) < 6:
+    if matches("official_finder", lead) or len(hanzi(rest)) < 6:
         return text
     rest = rest.rstrip("。；; ")
     return f"{rest}，{lead}了这一问题"
