@@ -496,3 +496,11 @@ def test_the_title_does_not_say_the_unit_twice():
 
     assert joined("芦湾街道新桥社区党支部", "社区党支部书记、居委会主任") == "芦湾街道新桥社区党支部书记、居委会主任"
     assert joined("鹤汀市第二人民医院", "副院长") == "鹤汀市第二人民医院副院长"
+
+
+def test_what_the_fact_says_was_not_done_becomes_the_action():
+    """measures.yaml → omissions: the examples give the expected acts (manners, nobody and 被… are none)."""
+    from rag.draft.measures import omissions
+
+    for e in bank.measure_data()["omissions"]["examples"]:
+        assert omissions(e["fact"]) == e["omissions"], e["fact"]

@@ -263,20 +263,15 @@ def write_action(run: Run, heading: str, fact: Fact, text: str, taken: list[str]
     return GAP.format(what=f"针对“{clause(heading)}”的具体整改办法（改什么、怎么改）"), "gap"
 
 
-OMISSION = re.compile(r"(?:此前|一直|也|都|还)?没有(?P<act>[^，。；“”]{4,30})(?=[，。；]|$)")
-
-
 def omissions(fact: str) -> list[str]:
     """What the fact says the writer did not do, as actions (“没有逐件回访” → “逐件回访”), leaving out what
-    reads as no action (被搁置, 就…, a bare 发现)."""
+    reads as no action (被搁置, 就…, a bare 发现), manners (一抓到底) and nobody (没有人…): measures.yaml →
+    omissions."""
+    data = measure_data()["omissions"]
     acts = [re.sub(r"^(?!经过)([\u4e00-\u9fff]{1,2})过", r"\1", m.group("act"))  # 检查过登记 → 检查登记
-            for m in OMISSION.finditer(fact)]
-    return [a for a in acts if not re.search(r"被|就|得到|发现|进行|任何|什么|[0-9]", a)
-            and not MANNER.fullmatch(a) and not a.startswith("人")]  # 没有人找他们谈话: nobody, not an act
-
-
-MANNER = re.compile(r"一?[\u4e00-\u9fff]{0,2}到底|一以贯之|真正[\u4e00-\u9fff]{0,4}|认真[\u4e00-\u9fff]{0,4}")
-"""Omitted manners, not actions (“没有一抓到底”): no measure of their own, and none to be touched."""
+            for m in re.finditer(data["pattern"], fact)]
+    return [a for a in acts if not re.search(data["not_act"], a)
+            and not re.fullmatch(data["manner"], a) and not a.startswith(data["nobody"])]
 
 
 def omission_action(fact: str) -> str:
